@@ -1,0 +1,92 @@
+package mesh
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+)
+
+// Config configures a Node. Zero durations and sizes take the defaults
+// given with each field.
+type Config struct {
+	// Name identifies this node to others (the ZMTP identity). Required.
+	Name string
+	// TCP is the host:port to listen on for tcp links, port 0 for an
+	// OS-assigned port; "" disables tcp.
+	TCP string
+	// AdvertiseHost replaces the host part of the tcp endpoint others are
+	// told to dial (needed when TCP listens on 0.0.0.0).
+	AdvertiseHost string
+	// IPCDir is the directory for this node's unix socket; "" disables ipc.
+	IPCDir string
+	// Inproc enables an in-process endpoint for nodes of the same process.
+	Inproc bool
+
+	// MaxMessageSize bounds one payload, in bytes. Default 16 MiB.
+	MaxMessageSize int
+	// MaxQueuedBytes bounds requests queued on one link before callers wait.
+	// Default 32 MiB.
+	MaxQueuedBytes int
+	// MaxConcurrent bounds handlers running at once; requests beyond it are
+	// refused unexecuted (CodeUnavailable). Default 4096.
+	MaxConcurrent int
+	// HandshakeTimeout bounds the ZMTP handshake of a new connection.
+	// Default 5 s: generous for a WAN, short enough that silent clients
+	// do not pile up.
+	HandshakeTimeout time.Duration
+	// DialTimeout bounds opening a link. Default 5 s.
+	DialTimeout time.Duration
+	// WriteTimeout fails a link whose peer stops reading for this long.
+	// Default 10 s.
+	WriteTimeout time.Duration
+	// DrainTimeout is how long Close waits for running handlers before
+	// cancelling their contexts. Default 5 s.
+	DrainTimeout time.Duration
+
+	// Logger receives the node's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// ErrConfig is returned by Listen for an invalid configuration.
+var ErrConfig = errors.New("mesh: invalid config")
+
+func (c *Config) setDefaults() error {
+	if c.Name == "" || len(c.Name) > 255 {
+		return fmt.Errorf("%w: name must be 1-255 bytes", ErrConfig)
+	}
+	if c.TCP == "" && c.IPCDir == "" && !c.Inproc {
+		return fmt.Errorf("%w: no endpoint enabled", ErrConfig)
+	}
+	if c.IPCDir != "" && !filepath.IsAbs(c.IPCDir) {
+		return fmt.Errorf("%w: IPCDir %q must be absolute", ErrConfig, c.IPCDir)
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defInt(&c.MaxMessageSize, 16<<20)
+	defInt(&c.MaxQueuedBytes, 32<<20)
+	defInt(&c.MaxConcurrent, 4096)
+	def(&c.HandshakeTimeout, 5*time.Second)
+	def(&c.DialTimeout, 5*time.Second)
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.DrainTimeout, 5*time.Second)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// maxFrame is the largest ZMTP frame a node accepts: a full batch plus one
+// maximal message.
+func (c *Config) maxFrame() uint64 {
+	return uint64(batchLimit + c.MaxMessageSize + 1024)
+}

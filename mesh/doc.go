@@ -1,0 +1,36 @@
+// Package mesh is the pyros wire: direct ZeroMQ links between peers and the
+// request/response protocol that runs over them.
+//
+// A Node listens on up to three endpoints (tcp between hosts, ipc unix sockets
+// on one host, inproc within one process) and opens a link to another node on
+// demand, the first time a message must go there. Links speak ZMTP 3.0 (the
+// ZeroMQ wire protocol, through github.com/go-zeromq/zmq4's connection layer)
+// so libzmq programs can talk to them, but every socket, goroutine and byte is
+// owned here:
+//
+//   - a guard on every connection parses ZMTP frame headers as bytes arrive and
+//     closes a connection that announces a frame larger than the configured
+//     maximum, so no peer can be made to allocate gigabytes;
+//   - handshakes run in their own goroutine with a deadline, so a silent client
+//     never blocks other accepts;
+//   - each link has one reader and one writer goroutine; the writer packs every
+//     message queued since its last write into one ZMTP frame, so many small
+//     messages share a frame (and a syscall) under load while a lone message is
+//     sent at once;
+//   - a lost connection is noticed by its reader (EOF) and every call waiting
+//     on it fails at once; the next call dials again.
+//
+// Request/response: every request carries an id, its remaining deadline, the
+// service name and the codec of its payload. The provider acknowledges a
+// request before it runs the handler, so when a link dies the caller knows
+// whether the request was never delivered (ErrNotDelivered: safe to send to
+// another provider) or was delivered and its outcome is unknown
+// (ErrUnknownOutcome). A handler's error or panic comes back as a *RemoteError.
+//
+//	n, err := mesh.Listen(mesh.Config{Name: "a", TCP: "127.0.0.1:0"})
+//	n.Handle(func(ctx context.Context, r mesh.Request) (mesh.Reply, error) {
+//		return mesh.Reply{Codec: r.Codec, Payload: r.Payload}, nil
+//	})
+//	rep, err := other.Call(ctx, mesh.Target{Name: "a", Endpoints: n.Endpoints()},
+//		mesh.Request{Service: "echo", Codec: "msgpack", Payload: data})
+package mesh

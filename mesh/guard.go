@@ -1,0 +1,177 @@
+package mesh
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+)
+
+// ZMTP 3 framing, as far as the guard needs it.
+const (
+	zmtpGreetingLen = 64
+	zmtpFlagMore    = 0x01
+	zmtpFlagLong    = 0x02
+	zmtpFlagCommand = 0x04
+)
+
+// errGuard is returned by a guarded connection's Read when the peer breaks
+// the framing rules; it is a net.Error that is not a timeout, so the ZMTP
+// layer treats the connection as dead.
+type errGuard struct{ msg string }
+
+func (e *errGuard) Error() string   { return "mesh: " + e.msg }
+func (e *errGuard) Timeout() bool   { return false }
+func (e *errGuard) Temporary() bool { return false }
+func (e *errGuard) Unwrap() error   { return ErrProtocol }
+
+var _ net.Error = (*errGuard)(nil)
+
+// guardConn wraps a connection under zmq4's ZMTP layer. On the read side it
+// follows the ZMTP frame headers as the bytes pass and fails the connection
+// when a frame announces more than max bytes (zmq4 would allocate whatever a
+// header claims) or, after the handshake, when a command frame arrives (zmq4
+// would answer a PING from its reader and interleave with our writer). On the
+// write side it writes through during the handshake and buffers afterwards,
+// so a frame's header and body leave in one syscall at Flush.
+type guardConn struct {
+	net.Conn
+	r   *bufio.Reader
+	max uint64
+
+	// read-side parser state, owned by the single reader
+	greetLeft int
+	hdr       [9]byte
+	hdrHave   int
+	bodyLeft  uint64
+	msgSize   uint64 // bytes announced so far by the frames of one message
+	msgFrames int    // frames so far in one message
+	ready     bool   // handshake done: command frames are refused
+	err       error
+
+	wmu      sync.Mutex // serialises writers after the handshake
+	w        *bufio.Writer
+	buffered bool
+}
+
+const (
+	guardBufSize        = 64 << 10
+	maxFramesPerMessage = 16
+)
+
+func newGuardConn(c net.Conn, maxFrame uint64) *guardConn {
+	return &guardConn{
+		Conn:      c,
+		r:         bufio.NewReaderSize(c, guardBufSize),
+		w:         bufio.NewWriterSize(c, guardBufSize),
+		max:       maxFrame,
+		greetLeft: zmtpGreetingLen,
+	}
+}
+
+// handshakeDone switches the guard to data mode: writes are buffered and
+// command frames refused. Call it after the ZMTP handshake, before any other
+// goroutine uses the connection.
+func (g *guardConn) handshakeDone() {
+	g.ready = true
+	g.buffered = true
+}
+
+func (g *guardConn) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	if n > 0 {
+		if gerr := g.scan(p[:n]); gerr != nil {
+			g.err = gerr
+			g.Conn.Close()
+			return 0, gerr
+		}
+	}
+	return n, err
+}
+
+// scan advances the frame parser over bytes the ZMTP layer is about to see.
+func (g *guardConn) scan(b []byte) error {
+	for len(b) > 0 {
+		switch {
+		case g.greetLeft > 0:
+			k := min(g.greetLeft, len(b))
+			g.greetLeft -= k
+			b = b[k:]
+		case g.bodyLeft > 0:
+			k := uint64(len(b))
+			if k > g.bodyLeft {
+				k = g.bodyLeft
+			}
+			g.bodyLeft -= k
+			b = b[k:]
+		default:
+			g.hdr[g.hdrHave] = b[0]
+			g.hdrHave++
+			b = b[1:]
+			if err := g.header(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// header checks a frame header once it is complete.
+func (g *guardConn) header() error {
+	flags := g.hdr[0]
+	if flags&^(zmtpFlagMore|zmtpFlagLong|zmtpFlagCommand) != 0 {
+		return &errGuard{fmt.Sprintf("bad ZMTP frame flags %#x", flags)}
+	}
+	need := 2
+	if flags&zmtpFlagLong != 0 {
+		need = 9
+	}
+	if g.hdrHave < need {
+		return nil
+	}
+	var size uint64
+	if need == 2 {
+		size = uint64(g.hdr[1])
+	} else {
+		for _, c := range g.hdr[1:9] {
+			size = size<<8 | uint64(c)
+		}
+	}
+	g.hdrHave = 0
+	if flags&zmtpFlagCommand != 0 && g.ready {
+		return &errGuard{"unexpected ZMTP command after handshake"}
+	}
+	g.msgSize += size
+	g.msgFrames++
+	if size > g.max || g.msgSize > g.max {
+		return &errGuard{fmt.Sprintf("ZMTP message of %d bytes exceeds the %d byte limit", g.msgSize, g.max)}
+	}
+	if g.msgFrames > maxFramesPerMessage {
+		return &errGuard{"too many frames in one ZMTP message"}
+	}
+	if flags&zmtpFlagMore == 0 {
+		g.msgSize, g.msgFrames = 0, 0
+	}
+	g.bodyLeft = size
+	return nil
+}
+
+func (g *guardConn) Write(p []byte) (int, error) {
+	if !g.buffered {
+		return g.Conn.Write(p)
+	}
+	return g.w.Write(p)
+}
+
+// Flush sends buffered writes.
+func (g *guardConn) Flush() error { return g.w.Flush() }
+
+// isGuardErr reports whether err came from the guard.
+func isGuardErr(err error) bool {
+	var ge *errGuard
+	return errors.As(err, &ge)
+}

@@ -1,0 +1,261 @@
+package mesh
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+)
+
+// link is one ZMTP connection to another node. Both ends can send requests
+// and serve them; a node sends its own requests on the links it dialed and
+// answers on the link a request came from.
+type link struct {
+	n      *Node
+	remote string // the other node's name (its ZMTP identity)
+	g      *guardConn
+	z      *zmq4.Conn
+
+	q sendQueue
+
+	pmu     sync.Mutex
+	nextID  uint64
+	pending map[uint64]*call
+
+	smu     sync.Mutex
+	serving map[uint64]context.CancelFunc
+
+	reqs []message // requests of the frame being dispatched (reader-owned)
+
+	forgotten atomic.Bool // discovery said the peer is gone
+
+	done    chan struct{} // closed when the link is dead
+	once    sync.Once
+	failErr error // why; set before done is closed
+}
+
+func newLink(n *Node, g *guardConn, z *zmq4.Conn, remote string) *link {
+	l := &link{
+		n:       n,
+		remote:  remote,
+		g:       g,
+		z:       z,
+		pending: make(map[uint64]*call),
+		serving: make(map[uint64]context.CancelFunc),
+		done:    make(chan struct{}),
+	}
+	l.q.init(n.cfg.MaxQueuedBytes)
+	return l
+}
+
+// start runs the reader and writer; the node's WaitGroup owns them.
+func (l *link) start() {
+	l.n.wg.Add(2)
+	go l.readLoop()
+	go l.writeLoop()
+}
+
+// fail marks the link dead, closes the connection and fails waiting calls.
+func (l *link) fail(err error) {
+	l.once.Do(func() {
+		l.failErr = err
+		close(l.done)
+		l.g.Conn.Close()
+		l.q.close()
+		l.smu.Lock()
+		for _, cancel := range l.serving {
+			cancel()
+		}
+		l.smu.Unlock()
+		l.n.dropLink(l)
+	})
+}
+
+func (l *link) alive() bool {
+	select {
+	case <-l.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (l *link) readLoop() {
+	defer l.n.wg.Done()
+	for {
+		frame, err := l.recv()
+		if err != nil {
+			if l.forgotten.Load() {
+				err = fmt.Errorf("mesh: %s left the mesh", l.remote)
+			}
+			l.fail(err)
+			return
+		}
+		if err := l.dispatch(frame); err != nil {
+			l.n.log.Warn("closing link after protocol error", "peer", l.remote, "err", err)
+			l.fail(err)
+			return
+		}
+	}
+}
+
+// recv reads one single-frame ZMTP message.
+func (l *link) recv() (frame []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: zmtp read: %v", ErrProtocol, r)
+		}
+	}()
+	msg, err := l.z.RecvMsg()
+	if err != nil {
+		return nil, err
+	}
+	if len(msg.Frames) != 1 {
+		return nil, fmt.Errorf("%w: %d-part ZMTP message", ErrProtocol, len(msg.Frames))
+	}
+	return msg.Frames[0], nil
+}
+
+// dispatch handles every message of one frame. Requests are acknowledged,
+// the acknowledgements written, and only then are the handlers started: a
+// handler never runs for a request its caller may believe undelivered.
+func (l *link) dispatch(frame []byte) error {
+	br, err := newBatchReader(frame)
+	if err != nil {
+		return err
+	}
+	l.reqs = l.reqs[:0]
+	var m message
+	for {
+		ok, err := br.next(&m)
+		if err != nil {
+			l.releaseReqs()
+			return err
+		}
+		if !ok {
+			break
+		}
+		switch m.kind {
+		case kindRequest:
+			l.admit(m)
+		case kindAck:
+			l.acked(m.id)
+		case kindReply, kindError:
+			l.complete(m)
+		case kindCancel:
+			l.cancelServing(m.id)
+		}
+	}
+	if len(l.reqs) == 0 {
+		return nil
+	}
+	if err := l.flush(); err != nil {
+		l.releaseReqs()
+		return err
+	}
+	for _, r := range l.reqs {
+		go l.serve(r)
+	}
+	return nil
+}
+
+// releaseReqs gives back the handler slots of admitted requests that will
+// not run.
+func (l *link) releaseReqs() {
+	for range l.reqs {
+		l.n.release()
+	}
+	l.reqs = l.reqs[:0]
+}
+
+// send queues m and writes it now if no other goroutine is writing;
+// otherwise the writer goroutine sends it with whatever else is queued.
+func (l *link) send(ctx context.Context, m *message) error {
+	if err := l.q.put(ctx, m, l.done); err != nil {
+		return err
+	}
+	if l.g.wmu.TryLock() {
+		err := l.flushLocked()
+		l.g.wmu.Unlock()
+		return err
+	}
+	l.q.wakeWriter()
+	return nil
+}
+
+func (l *link) writeLoop() {
+	defer l.n.wg.Done()
+	for {
+		select {
+		case <-l.q.wake:
+		case <-l.done:
+			return
+		}
+		if err := l.flush(); err != nil {
+			l.fail(err)
+			return
+		}
+	}
+}
+
+// flush writes everything queued, in queue order.
+func (l *link) flush() error {
+	l.g.wmu.Lock()
+	defer l.g.wmu.Unlock()
+	return l.flushLocked()
+}
+
+func (l *link) flushLocked() error {
+	wrote := false
+	for {
+		frame := l.q.take()
+		if frame == nil {
+			break
+		}
+		if !wrote {
+			l.g.SetWriteDeadline(time.Now().Add(l.n.cfg.WriteTimeout))
+			wrote = true
+		}
+		err := l.z.SendMsg(zmq4.NewMsg(frame))
+		l.q.recycle(frame)
+		if err != nil {
+			l.fail(err)
+			return err
+		}
+	}
+	if !wrote {
+		return nil
+	}
+	if err := l.g.Flush(); err != nil {
+		l.fail(err)
+		return err
+	}
+	return nil
+}
+
+// closeGracefully writes what is queued, then closes the link.
+func (l *link) closeGracefully(err error) {
+	l.flush()
+	l.fail(err)
+}
+
+func (l *link) String() string { return fmt.Sprintf("link(%s)", l.remote) }
+
+var _ net.Conn = (*guardConn)(nil)
+
+// deadlineOf converts a context deadline into the wire's relative timeout.
+func deadlineOf(ctx context.Context) time.Duration {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	if t := time.Until(d); t > time.Microsecond {
+		return t
+	}
+	return time.Microsecond
+}
+

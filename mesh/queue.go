@@ -1,0 +1,137 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// batchLimit is the size at which a batch is closed and a new one started.
+// Larger batches cost latency for the messages at their end; 64 KiB keeps a
+// frame within one socket buffer while amortising per-frame costs.
+const batchLimit = 64 << 10
+
+// errLinkDown is returned when a message is queued on a dead link.
+var errLinkDown = errors.New("mesh: link down")
+
+// sendQueue collects encoded messages into batches (one batch = one frame).
+// Producers append under a mutex; whoever writes takes whole batches. The
+// queue is bounded in bytes for requests; acks, replies and cancels always
+// fit, since they answer requests that were bounded.
+type sendQueue struct {
+	mu      sync.Mutex
+	cur     []byte   // batch being filled; starts with the version byte
+	full    [][]byte // closed batches, oldest first
+	bytes   int      // bytes queued
+	limit   int
+	spare   [][]byte
+	space   chan struct{} // closed when a waiting producer may retry
+	waiting bool
+	closed  bool
+	wake    chan struct{} // wakes the writer goroutine
+}
+
+func (q *sendQueue) init(limit int) {
+	q.limit = limit
+	q.space = make(chan struct{})
+	q.wake = make(chan struct{}, 1)
+}
+
+// put appends m, waiting for space if it is a request and the queue is full.
+func (q *sendQueue) put(ctx context.Context, m *message, dead <-chan struct{}) error {
+	q.mu.Lock()
+	for m.kind == kindRequest && q.bytes >= q.limit && !q.closed {
+		q.waiting = true
+		space := q.space
+		q.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-dead:
+			return errLinkDown
+		}
+		q.mu.Lock()
+	}
+	if q.closed {
+		q.mu.Unlock()
+		return errLinkDown
+	}
+	if len(q.cur) > 1 && len(q.cur)+len(m.payload)+len(m.service)+32 > batchLimit {
+		q.full = append(q.full, q.cur)
+		q.cur = q.buffer()
+	}
+	if len(q.cur) == 0 {
+		q.cur = append(q.cur, wireVersion)
+	}
+	before := len(q.cur)
+	q.cur = appendMessage(q.cur, m)
+	q.bytes += len(q.cur) - before
+	q.mu.Unlock()
+	return nil
+}
+
+// take removes the oldest batch, or returns nil when nothing is queued.
+func (q *sendQueue) take() []byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var b []byte
+	switch {
+	case len(q.full) > 0:
+		b = q.full[0]
+		q.full[0] = nil
+		q.full = q.full[1:]
+	case len(q.cur) > 1:
+		b = q.cur
+		q.cur = q.buffer()
+	default:
+		return nil
+	}
+	q.bytes -= len(b) - 1
+	if q.waiting && q.bytes < q.limit {
+		close(q.space)
+		q.space = make(chan struct{})
+		q.waiting = false
+	}
+	return b
+}
+
+// buffer returns an empty batch buffer, reusing a recycled one. Callers hold mu.
+func (q *sendQueue) buffer() []byte {
+	if n := len(q.spare); n > 0 {
+		b := q.spare[n-1]
+		q.spare = q.spare[:n-1]
+		return b
+	}
+	return nil
+}
+
+// recycle returns a written batch's buffer for reuse.
+func (q *sendQueue) recycle(b []byte) {
+	if cap(b) > 4*batchLimit {
+		return
+	}
+	q.mu.Lock()
+	if len(q.spare) < 4 {
+		q.spare = append(q.spare, b[:0])
+	}
+	q.mu.Unlock()
+}
+
+func (q *sendQueue) wakeWriter() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close refuses further messages and releases waiting producers.
+func (q *sendQueue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.closed {
+		q.closed = true
+		q.waiting = false
+		close(q.space)
+	}
+}
