@@ -1,0 +1,48 @@
+// Package codec turns Go values into payload bytes and back.
+//
+// Every payload on the pyros wire carries the name of the codec that encoded
+// it. A receiver looks that name up in its own Registry, so peers built with
+// different codecs still interoperate: a peer that prefers msgpack can answer
+// a peer that only speaks json, as long as both know the name.
+//
+// Two codecs ship with the package: msgpack (compact, the default for pyros
+// traffic) and json (for debugging and for peers without msgpack). Default
+// returns a fresh Registry holding both; there is no package-level registry
+// to mutate.
+//
+// Sending side:
+//
+//	reg := codec.Default()
+//	c, err := reg.Lookup(codec.Msgpack)
+//	if err != nil {
+//		return err
+//	}
+//	payload, err := c.Marshal(msg)
+//	if err != nil {
+//		return err
+//	}
+//	// Put c.Name() and payload on the wire.
+//
+// Receiving side, with name and payload read from the wire:
+//
+//	c, err := reg.Lookup(name)
+//	if err != nil {
+//		return err // wraps ErrUnknownCodec
+//	}
+//	if err := c.Unmarshal(payload, &msg); err != nil {
+//		return err // wraps ErrMalformed for corrupt or hostile input
+//	}
+//
+// Unmarshal treats its input as untrusted. The msgpack codec checks the
+// structure of the whole payload before decoding, so a few bytes that claim a
+// huge array or string fail fast with ErrMalformed instead of allocating, and
+// nesting deeper than 64 arrays or maps fails with ErrTooDeep. Of the msgpack
+// extension types only timestamps (type -1, which time.Time encodes to) are
+// accepted, and map keys must not be arrays or maps.
+//
+// Decoding msgpack into *any, *map[string]any or *[]any yields JSON-like
+// values: map[string]any (map[any]any when some key is not a string),
+// []any, int64 (uint64 only above math.MaxInt64), float64, string, bool,
+// nil, []byte and time.Time. Structs are encoded by their msgpack tags and
+// fall back to their json tags, so one struct definition serves both codecs.
+package codec
