@@ -59,6 +59,9 @@ func (n *Node) Call(ctx context.Context, t Target, req Request) (Reply, error) {
 	}
 	select {
 	case r := <-c.res:
+		if r.kind == kindError && ctx.Err() != nil {
+			return Reply{}, ctx.Err() // the provider saw the same deadline
+		}
 		return l.result(req.Service, r)
 	case <-l.done:
 		l.dropCall(id)

@@ -20,6 +20,16 @@
 //   - a lost connection is noticed by its reader (EOF) and every call waiting
 //     on it fails at once; the next call dials again.
 //
+// What this design avoids in zmq4 v0.17.0's socket layer, which mesh does not
+// use: PUSH and DEALER sockets that copy every message to every connection
+// (one connection per link here, and the peer layer picks the provider);
+// REQ sockets whose Recv has no timeout (every call here waits on its
+// context); ROUTER sockets that drop replies to unknown identities silently
+// (a reply goes back on the connection its request came from, and a caller
+// whose link dies learns it at once); goroutines leaked by Close and a
+// reconnect path that deadlocks (links and their two goroutines are owned
+// here and redialled on demand).
+//
 // Request/response: every request carries an id, its remaining deadline, the
 // service name and the codec of its payload. The provider acknowledges a
 // request before it runs the handler, so when a link dies the caller knows

@@ -29,6 +29,10 @@ var (
 	// provide the requested service; the caller sees a *RemoteError with
 	// CodeNoService, which also matches ErrNotDelivered.
 	ErrNoService = errors.New("mesh: no such service")
+	// ErrBadRequest is returned by a Handler (wrapped) when it cannot read
+	// the request (unknown codec, payload of the wrong shape); the caller sees
+	// a *RemoteError with CodeBadRequest.
+	ErrBadRequest = errors.New("mesh: bad request")
 )
 
 // Code classifies a remote error.
@@ -87,6 +91,8 @@ func (e *RemoteError) Is(target error) bool {
 		return !e.Code.executed()
 	case ErrNoService:
 		return e.Code == CodeNoService
+	case ErrBadRequest:
+		return e.Code == CodeBadRequest
 	}
 	return false
 }

@@ -89,6 +89,8 @@ func errorMessage(id uint64, err error) message {
 		code = CodePanic
 	case errors.Is(err, ErrNoService):
 		code = CodeNoService
+	case errors.Is(err, ErrBadRequest):
+		code = CodeBadRequest
 	}
 	return message{kind: kindError, id: id, code: code, payload: []byte(err.Error())}
 }
@@ -100,4 +102,20 @@ func (l *link) cancelServing(id uint64) {
 	if cancel != nil {
 		cancel()
 	}
+}
+
+// CallSelf runs this node's own handler for req in the calling goroutine,
+// with the same errors a remote caller would see.
+func (n *Node) CallSelf(ctx context.Context, req Request) (Reply, error) {
+	req.From = n.cfg.Name
+	if !n.acquire() {
+		return Reply{}, &RemoteError{Peer: n.cfg.Name, Service: req.Service, Code: CodeUnavailable, Message: "provider closing or overloaded"}
+	}
+	defer n.release()
+	rep, err := n.runHandler(ctx, req)
+	if err != nil {
+		m := errorMessage(0, err)
+		return Reply{}, &RemoteError{Peer: n.cfg.Name, Service: req.Service, Code: m.code, Message: string(m.payload)}
+	}
+	return rep, nil
 }
