@@ -29,6 +29,10 @@ type Config struct {
 	// MaxQueuedBytes bounds requests queued on one link before callers wait.
 	// Default 32 MiB.
 	MaxQueuedBytes int
+	// MaxQueuedData bounds stream data queued on one link; beyond it
+	// stream messages are dropped (publishers never wait). Default 8 MiB:
+	// about 30 ms of 64-byte messages at full speed.
+	MaxQueuedData int
 	// MaxConcurrent bounds handlers running at once; requests beyond it are
 	// refused unexecuted (CodeUnavailable). Default 4096.
 	MaxConcurrent int
@@ -75,6 +79,7 @@ func (c *Config) setDefaults() error {
 	defInt(&c.MaxMessageSize, 16<<20)
 	defInt(&c.MaxQueuedBytes, 32<<20)
 	defInt(&c.MaxConcurrent, 4096)
+	defInt(&c.MaxQueuedData, 8<<20)
 	def(&c.HandshakeTimeout, 5*time.Second)
 	def(&c.DialTimeout, 5*time.Second)
 	def(&c.WriteTimeout, 10*time.Second)

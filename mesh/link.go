@@ -31,22 +31,27 @@ type link struct {
 
 	reqs []message // requests of the frame being dispatched (reader-owned)
 
+	nextStream atomic.Uint64 // last stream id opened on this link by this side
+	in         inbounds      // streams opened toward this side
+
 	forgotten atomic.Bool // discovery said the peer is gone
 
-	done    chan struct{} // closed when the link is dead
-	once    sync.Once
-	failErr error // why; set before done is closed
+	readerDone chan struct{} // closed when the reader has returned
+	done       chan struct{} // closed when the link is dead
+	once       sync.Once
+	failErr    error // why; set before done is closed
 }
 
 func newLink(n *Node, g *guardConn, z *zmq4.Conn, remote string) *link {
 	l := &link{
-		n:       n,
-		remote:  remote,
-		g:       g,
-		z:       z,
-		pending: make(map[uint64]*call),
-		serving: make(map[uint64]context.CancelFunc),
-		done:    make(chan struct{}),
+		n:          n,
+		remote:     remote,
+		g:          g,
+		z:          z,
+		pending:    make(map[uint64]*call),
+		serving:    make(map[uint64]context.CancelFunc),
+		done:       make(chan struct{}),
+		readerDone: make(chan struct{}),
 	}
 	l.q.init(n.cfg.MaxQueuedBytes)
 	return l
@@ -72,6 +77,12 @@ func (l *link) fail(err error) {
 		}
 		l.smu.Unlock()
 		l.n.dropLink(l)
+		l.n.wg.Add(1)
+		go func() { // after the reader stops: sinks are told once, in order
+			defer l.n.wg.Done()
+			<-l.readerDone
+			l.closeAllInbound()
+		}()
 	})
 }
 
@@ -86,6 +97,7 @@ func (l *link) alive() bool {
 
 func (l *link) readLoop() {
 	defer l.n.wg.Done()
+	defer close(l.readerDone)
 	for {
 		frame, err := l.recv()
 		if err != nil {
@@ -148,8 +160,20 @@ func (l *link) dispatch(frame []byte) error {
 			l.complete(m)
 		case kindCancel:
 			l.cancelServing(m.id)
+		case kindOpen:
+			err = l.openInbound(m)
+		case kindData:
+			err = l.data(m)
+		case kindClose:
+			l.closeInbound(m.id)
+		}
+		if err != nil {
+			l.deliver()
+			l.releaseReqs()
+			return err
 		}
 	}
+	l.deliver()
 	if len(l.reqs) == 0 {
 		return nil
 	}
@@ -258,4 +282,3 @@ func deadlineOf(ctx context.Context) time.Duration {
 	}
 	return time.Microsecond
 }
-

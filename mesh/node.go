@@ -28,6 +28,7 @@ type Node struct {
 	lns []net.Listener
 
 	handler  atomic.Pointer[Handler]
+	streams  atomic.Pointer[StreamHandler]
 	ctx      context.Context // parent of handler contexts
 	cancel   context.CancelFunc
 	inflight atomic.Int64

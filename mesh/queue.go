@@ -71,6 +71,28 @@ func (q *sendQueue) put(ctx context.Context, m *message, dead <-chan struct{}) e
 	return nil
 }
 
+// putData appends a stream message unless more than limit bytes are
+// queued or the queue is closed; it never waits.
+func (q *sendQueue) putData(m *message, limit int) bool {
+	q.mu.Lock()
+	if q.closed || q.bytes >= limit {
+		q.mu.Unlock()
+		return false
+	}
+	if len(q.cur) > 1 && len(q.cur)+len(m.payload)+24 > batchLimit {
+		q.full = append(q.full, q.cur)
+		q.cur = q.buffer()
+	}
+	if len(q.cur) == 0 {
+		q.cur = append(q.cur, wireVersion)
+	}
+	before := len(q.cur)
+	q.cur = appendMessage(q.cur, m)
+	q.bytes += len(q.cur) - before
+	q.mu.Unlock()
+	return true
+}
+
 // take removes the oldest batch, or returns nil when nothing is queued.
 func (q *sendQueue) take() []byte {
 	q.mu.Lock()

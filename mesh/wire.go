@@ -15,6 +15,9 @@ import (
 //	reply   = id:uvarint codec:str payload:rest
 //	error   = id:uvarint code:byte message:rest
 //	cancel  = id:uvarint
+//	open    = id:uvarint publisher:uvarint stream:str codec:str   (stream id on this link)
+//	data    = id:uvarint seq:uvarint payload:rest
+//	close   = id:uvarint
 //	str     = length:uvarint bytes
 //
 // timeout_us is the time the caller will still wait, in microseconds (0 = no
@@ -29,6 +32,9 @@ const (
 	kindReply   kind = 3
 	kindError   kind = 4
 	kindCancel  kind = 5
+	kindOpen    kind = 6
+	kindData    kind = 7
+	kindClose   kind = 8
 )
 
 // maxNameLen bounds service and codec names on the wire.
@@ -42,6 +48,8 @@ type message struct {
 	service string
 	codec   string
 	code    Code
+	pub     uint64 // open: publisher id
+	seq     uint64 // data: sequence number
 	payload []byte
 }
 
@@ -71,6 +79,10 @@ func appendMessage(b []byte, m *message) []byte {
 		n += strLen(m.codec) + len(m.payload)
 	case kindError:
 		n += 1 + len(m.payload)
+	case kindOpen:
+		n += uvarintLen(m.pub) + strLen(m.service) + strLen(m.codec)
+	case kindData:
+		n += uvarintLen(m.seq) + len(m.payload)
 	}
 	b = binary.AppendUvarint(b, uint64(n))
 	b = append(b, byte(m.kind))
@@ -87,10 +99,16 @@ func appendMessage(b []byte, m *message) []byte {
 	case kindError:
 		b = append(b, byte(m.code))
 		b = append(b, m.payload...)
+	case kindOpen:
+		b = binary.AppendUvarint(b, m.pub)
+		b = appendStr(b, m.service)
+		b = appendStr(b, m.codec)
+	case kindData:
+		b = binary.AppendUvarint(b, m.seq)
+		b = append(b, m.payload...)
 	}
 	return b
 }
-
 
 // batchReader walks the messages of one frame.
 type batchReader struct {
@@ -138,7 +156,17 @@ func decodeMessage(b []byte, m *message) error {
 	case kindError:
 		m.code = Code(d.byte())
 		m.payload = d.rest()
-	case kindAck, kindCancel:
+	case kindData:
+		m.seq = d.uvarint()
+		m.payload = d.rest()
+	case kindOpen:
+		m.pub = d.uvarint()
+		m.service = d.str()
+		m.codec = d.str()
+		if len(d.buf) != 0 {
+			d.fail()
+		}
+	case kindAck, kindCancel, kindClose:
 		if len(d.buf) != 0 {
 			d.fail()
 		}
