@@ -1,0 +1,179 @@
+package peer
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/pyros-mesh/pyros/codec"
+	"github.com/pyros-mesh/pyros/discovery"
+	"github.com/pyros-mesh/pyros/mesh"
+)
+
+// wire is the codec of what peers gossip about themselves; it decodes
+// hostile input safely.
+var wire = codec.NewMsgpack()
+
+// meta is the small, static part of a member's announcement.
+type meta struct {
+	Version   string         `msgpack:"v"`
+	Endpoints mesh.Endpoints `msgpack:"e"`
+}
+
+// catalog is what a member provides; it can be large, and changes.
+type catalog struct {
+	Services []string             `msgpack:"s"`
+	Streams  map[string]StreamUse `msgpack:"t"`
+}
+
+// StreamUse counts a member's publishers and subscriptions of a stream.
+type StreamUse struct {
+	Pubs int `msgpack:"p" json:"publishers"`
+	Subs int `msgpack:"s" json:"subscriptions"`
+}
+
+func encodeMeta(eps mesh.Endpoints) ([]byte, error) {
+	b, err := wire.Marshal(meta{Version: Version, Endpoints: eps})
+	if err != nil {
+		return nil, fmt.Errorf("peer: encode metadata: %w", err)
+	}
+	return b, nil
+}
+
+// Member is a peer of the mesh as this peer sees it.
+type Member struct {
+	Name      string               `json:"name"`
+	Addr      string               `json:"addr"` // gossip address
+	Version   string               `json:"version"`
+	Endpoints mesh.Endpoints       `json:"endpoints"`
+	Services  []string             `json:"services"`
+	Streams   map[string]StreamUse `json:"streams,omitempty"`
+	Self      bool                 `json:"self,omitempty"`
+}
+
+// Service is a service name and the members that provide it.
+type Service struct {
+	Name      string   `json:"name"`
+	Providers []string `json:"providers"`
+}
+
+// decodeMember turns a discovery member into a Member; malformed metadata or
+// catalogs from the network leave the fields empty.
+func decodeMember(m discovery.Member) Member {
+	out := Member{Name: m.Name, Addr: m.Addr}
+	var md meta
+	if err := wire.Unmarshal(m.Meta, &md); err == nil {
+		out.Version, out.Endpoints = md.Version, md.Endpoints
+	}
+	var c catalog
+	if len(m.State) > 0 && wire.Unmarshal(m.State, &c) == nil {
+		out.Services, out.Streams = c.Services, c.Streams
+	}
+	return out
+}
+
+// catalogIndex maps service names to providers, rebuilt from discovery.
+type catalogIndex struct {
+	disc *discovery.Discovery
+
+	mu          sync.RWMutex
+	members     map[string]Member
+	providers   map[string][]string
+	subscribers map[string][]string
+}
+
+func newCatalogIndex(d *discovery.Discovery) *catalogIndex {
+	c := &catalogIndex{disc: d}
+	c.rebuild()
+	return c
+}
+
+func (c *catalogIndex) rebuild() {
+	members := make(map[string]Member)
+	providers := make(map[string][]string)
+	subscribers := make(map[string][]string)
+	for _, dm := range c.disc.Members() {
+		m := decodeMember(dm)
+		members[m.Name] = m
+		for _, s := range m.Services {
+			providers[s] = append(providers[s], m.Name)
+		}
+		for name, use := range m.Streams {
+			if use.Subs > 0 {
+				subscribers[name] = append(subscribers[name], m.Name)
+			}
+		}
+	}
+	c.mu.Lock()
+	c.members, c.providers, c.subscribers = members, providers, subscribers
+	c.mu.Unlock()
+}
+
+func (c *catalogIndex) providersOf(service string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.providers[service]
+}
+
+func (c *catalogIndex) subscribersOf(stream string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.subscribers[stream]
+}
+
+func (c *catalogIndex) member(name string) (Member, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m, ok := c.members[name]
+	return m, ok
+}
+
+// Members returns the live members of the mesh, this peer included, by name.
+func (p *Peer) Members() []Member {
+	p.cat.rebuild()
+	p.cat.mu.RLock()
+	defer p.cat.mu.RUnlock()
+	out := make([]Member, 0, len(p.cat.members))
+	for _, m := range p.cat.members {
+		m.Self = m.Name == p.cfg.Name
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Services returns every service of the mesh with its providers, by name.
+func (p *Peer) Services() []Service {
+	p.cat.rebuild()
+	p.cat.mu.RLock()
+	defer p.cat.mu.RUnlock()
+	out := make([]Service, 0, len(p.cat.providers))
+	for name, provs := range p.cat.providers {
+		provs = slices.Clone(provs)
+		sort.Strings(provs)
+		out = append(out, Service{Name: name, Providers: provs})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// publishCatalog announces this peer's services.
+func (p *Peer) publishCatalog() {
+	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
+	p.mu.RLock()
+	names := make([]string, 0, len(p.handlers))
+	for name := range p.handlers {
+		names = append(names, name)
+	}
+	p.mu.RUnlock()
+	sort.Strings(names)
+	b, err := wire.Marshal(catalog{Services: names, Streams: p.streams.catalog()})
+	if err != nil {
+		p.log.Error("encode catalog", "err", err)
+		return
+	}
+	p.disc.SetState(b)
+	p.cat.rebuild()
+}

@@ -1,0 +1,121 @@
+package peer
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/pyros-mesh/pyros/codec"
+	"github.com/pyros-mesh/pyros/discovery"
+)
+
+// Config configures a Peer. The zero value (plus Join or a RegistryDir)
+// gives a working peer on loopback.
+type Config struct {
+	// Name is this peer's unique name in the mesh. Default: host-xxxxxx.
+	Name string
+	// Bind is the gossip address, host:port; the tcp link listener uses the
+	// same host with an OS-assigned port. Default "127.0.0.1:0": a peer
+	// reachable from other hosts needs e.g. "0.0.0.0:7946".
+	Bind string
+	// Advertise is the host (or host:port) others use to reach this peer
+	// when Bind is a wildcard or behind NAT. Default: derived by memberlist.
+	Advertise string
+	// Join lists seed gossip addresses (host:port). Seeds may be down: the
+	// peer keeps trying.
+	Join []string
+	// RegistryDir, when set, lets peers of one host find each other with no
+	// seed: each peer registers there and joins those it finds. See
+	// DefaultRegistryDir.
+	RegistryDir string
+	// RegistryReadOnly makes the peer join the peers it finds in
+	// RegistryDir without registering itself: for short-lived peers such as
+	// CLI queries, which others need not find.
+	RegistryReadOnly bool
+	// IPCDir is where same-host links listen (unix sockets). Default: a
+	// per-user directory under the system temp directory.
+	IPCDir string
+	// DisableIPC turns same-host unix socket links off (tcp is used).
+	DisableIPC bool
+	// Gossip holds memberlist's timers; nil = discovery.LANConfig().
+	// Use discovery.LocalConfig() for fast local tests.
+	Gossip *memberlist.Config
+	// Codec names the codec this peer encodes its calls with. Default msgpack.
+	Codec string
+	// Codecs is the codecs this peer understands. Default codec.Default().
+	Codecs *codec.Registry
+	// MaxMessageSize bounds one payload, in bytes. Default 16 MiB.
+	MaxMessageSize int
+	// DownFor is how long a provider that could not be reached is skipped
+	// by calls, unless discovery reports it again. Default 2 s.
+	DownFor time.Duration
+	// Logger receives the peer's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() error {
+	if c.Name == "" {
+		c.Name = DefaultName()
+	}
+	if c.Bind == "" {
+		c.Bind = "127.0.0.1:0"
+	}
+	if _, _, err := net.SplitHostPort(c.Bind); err != nil {
+		return fmt.Errorf("%w: bind %q: %v", ErrConfig, c.Bind, err)
+	}
+	if c.IPCDir == "" {
+		c.IPCDir = filepath.Join(os.TempDir(), "pyros-"+strconv.Itoa(os.Getuid()), "ipc")
+	}
+	if c.Gossip == nil {
+		c.Gossip = discovery.LANConfig()
+	}
+	if c.Codecs == nil {
+		c.Codecs = codec.Default()
+	}
+	if c.Codec == "" {
+		c.Codec = codec.Msgpack
+	}
+	if _, err := c.Codecs.Lookup(c.Codec); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if c.DownFor <= 0 {
+		c.DownFor = 2 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// DefaultName returns a fresh peer name: the host name and a random suffix.
+func DefaultName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "peer"
+	}
+	b := make([]byte, 3)
+	rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
+}
+
+// DefaultRegistryDir is the per-user directory where peers of one host
+// register so they find each other without seeds or multicast:
+// $PYROS_REGISTRY if set, else $XDG_RUNTIME_DIR/pyros, else
+// <tmp>/pyros-<uid>/registry.
+func DefaultRegistryDir() string {
+	if d := os.Getenv("PYROS_REGISTRY"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "pyros")
+	}
+	return filepath.Join(os.TempDir(), "pyros-"+strconv.Itoa(os.Getuid()), "registry")
+}

@@ -1,0 +1,177 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/pyros-mesh/pyros/codec"
+	"github.com/pyros-mesh/pyros/discovery"
+	"github.com/pyros-mesh/pyros/mesh"
+)
+
+// Version is the pyros version this peer announces.
+const Version = "0.1.0"
+
+// Peer is one process's member of the mesh.
+type Peer struct {
+	cfg   Config
+	log   *slog.Logger
+	codec codec.Codec
+	node  *mesh.Node
+	disc  *discovery.Discovery
+
+	mu       sync.RWMutex
+	handlers map[string]Handler
+	pubMu    sync.Mutex // orders catalog announcements
+	closed   bool
+
+	cat     *catalogIndex
+	sel     *selector
+	ev      *fanout
+	streams *streamTable
+	opening openings
+
+	done      chan struct{} // closed by Close
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// New starts a peer: it opens its link listeners, joins the gossip (seeds
+// in cfg.Join and peers found in cfg.RegistryDir) and serves until Close.
+// ctx bounds the first join; seeds that do not answer are retried in the
+// background.
+func New(ctx context.Context, cfg Config) (*Peer, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	p := &Peer{
+		cfg:      cfg,
+		log:      cfg.Logger.With("peer", cfg.Name),
+		handlers: make(map[string]Handler),
+		sel:      newSelector(cfg.DownFor),
+		ev:       newFanout(),
+		streams:  newStreamTable(),
+		done:     make(chan struct{}),
+	}
+	p.codec, _ = cfg.Codecs.Lookup(cfg.Codec)
+	if err := p.start(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Peer) start(ctx context.Context) error {
+	host, portStr, _ := net.SplitHostPort(p.cfg.Bind)
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("%w: bind port %q", ErrConfig, portStr)
+	}
+	mcfg := mesh.Config{
+		Name:           p.cfg.Name,
+		TCP:            net.JoinHostPort(host, "0"),
+		Inproc:         true,
+		MaxMessageSize: p.cfg.MaxMessageSize,
+		Logger:         p.log.With("component", "mesh"),
+	}
+	advHost, advPort := splitAdvertise(p.cfg.Advertise)
+	mcfg.AdvertiseHost = advHost
+	if !p.cfg.DisableIPC {
+		mcfg.IPCDir = p.cfg.IPCDir
+	}
+	if p.node, err = mesh.Listen(mcfg); err != nil {
+		return fmt.Errorf("peer: %w", err)
+	}
+	p.node.Handle(p.serve)
+	p.node.HandleStreams(p.streamSink)
+	meta, err := encodeMeta(p.node.Endpoints())
+	if err != nil {
+		p.node.Close()
+		return err
+	}
+	p.disc, err = discovery.New(discovery.Config{
+		Name:             p.cfg.Name,
+		BindAddr:         host,
+		BindPort:         port,
+		AdvertiseAddr:    advHost,
+		AdvertisePort:    advPort,
+		Meta:             meta,
+		RegistryDir:      p.cfg.RegistryDir,
+		RegistryReadOnly: p.cfg.RegistryReadOnly,
+		Memberlist:       p.cfg.Gossip,
+		Logger:           p.log.With("component", "discovery"),
+	})
+	if err != nil {
+		p.node.Close()
+		return fmt.Errorf("peer: %w", err)
+	}
+	p.cat = newCatalogIndex(p.disc)
+	p.publishCatalog()
+	p.wg.Add(2)
+	go p.eventLoop()
+	go p.routeLoop()
+	if len(p.cfg.Join) > 0 {
+		p.join(ctx)
+	}
+	return nil
+}
+
+// join joins the seeds once now, so the peer starts with the mesh's
+// catalog; discovery keeps retrying in the background if none answers.
+func (p *Peer) join(ctx context.Context) {
+	if _, err := p.disc.Join(ctx, p.cfg.Join); err != nil {
+		p.log.Warn("no seed answered yet; retrying in the background", "seeds", p.cfg.Join, "err", err)
+		return
+	}
+	p.cat.rebuild()
+}
+
+func splitAdvertise(adv string) (string, int) {
+	if adv == "" {
+		return "", 0
+	}
+	host, port, err := net.SplitHostPort(adv)
+	if err != nil {
+		return adv, 0
+	}
+	n, _ := strconv.Atoi(port)
+	return host, n
+}
+
+// Name returns the peer's name.
+func (p *Peer) Name() string { return p.cfg.Name }
+
+// Addr returns the gossip address other peers can join.
+func (p *Peer) Addr() string { return p.disc.LocalAddr() }
+
+// Endpoints returns this peer's link endpoints.
+func (p *Peer) Endpoints() mesh.Endpoints { return p.node.Endpoints() }
+
+// Codecs returns the codecs this peer understands.
+func (p *Peer) Codecs() *codec.Registry { return p.cfg.Codecs }
+
+// Close leaves the mesh gracefully (others stop routing to this peer),
+// finishes running handlers (refusing new requests so callers move on),
+// closes every link and waits for all goroutines. It is idempotent.
+func (p *Peer) Close() error {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		close(p.done)
+		p.disc.Close() // leave first: others stop choosing us
+		p.node.Close()
+		p.wg.Wait()
+		p.ev.close()
+	})
+	return nil
+}
+
+func (p *Peer) isClosed() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.closed
+}

@@ -1,0 +1,121 @@
+package peer
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// subQueueLimit is how many messages a subscription holds for its handler
+// before it drops new ones.
+const subQueueLimit = 1 << 16
+
+// Subscription receives a stream's messages from every publisher and calls
+// its handler, in order per publisher, from one goroutine of its own.
+type Subscription struct {
+	p       *Peer
+	name    string
+	handler func(Message)
+
+	mu    sync.Mutex
+	q     []Message
+	spare []Message
+	wake  chan struct{}
+
+	received atomic.Uint64
+	dropped  atomic.Uint64
+	lost     atomic.Uint64
+
+	stop      context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// SubscriptionStats counts what a subscription saw.
+type SubscriptionStats struct {
+	Received uint64 // messages handed to the handler
+	Dropped  uint64 // messages dropped because the handler fell behind
+	Lost     uint64 // messages missing from publishers' sequences (dropped upstream)
+}
+
+// Subscribe calls handler for every message of the stream name, from every
+// publisher, wherever and whenever they appear, until ctx ends or the
+// subscription is closed. A slow handler loses messages (counted in Stats)
+// rather than slowing publishers or other subscribers.
+func (p *Peer) Subscribe(ctx context.Context, name string, handler func(Message)) (*Subscription, error) {
+	if err := validName(name); err != nil {
+		return nil, err
+	}
+	if p.isClosed() {
+		return nil, ErrClosed
+	}
+	s := &Subscription{p: p, name: name, handler: handler, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	var sctx context.Context
+	sctx, s.stop = context.WithCancel(ctx)
+	p.streams.addSub(s)
+	p.publishCatalog()
+	p.wg.Add(1)
+	go s.run(sctx)
+	return s, nil
+}
+
+// Stats returns the subscription's counters.
+func (s *Subscription) Stats() SubscriptionStats {
+	return SubscriptionStats{Received: s.received.Load(), Dropped: s.dropped.Load(), Lost: s.lost.Load()}
+}
+
+// Close ends the subscription and waits for its handler to return.
+func (s *Subscription) Close() error {
+	s.stop()
+	<-s.done
+	return nil
+}
+
+// push queues messages for the handler without blocking.
+func (s *Subscription) push(msgs []Message) {
+	s.mu.Lock()
+	room := subQueueLimit - len(s.q)
+	if room < len(msgs) {
+		s.dropped.Add(uint64(len(msgs) - max(room, 0)))
+		msgs = msgs[:max(room, 0)]
+	}
+	s.q = append(s.q, msgs...)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Subscription) run(ctx context.Context) {
+	defer s.p.wg.Done()
+	defer close(s.done)
+	defer func() {
+		s.p.streams.removeSub(s)
+		if !s.p.isClosed() {
+			s.p.publishCatalog()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.p.done:
+			return
+		case <-s.wake:
+		}
+		s.mu.Lock()
+		batch := s.q
+		s.q = s.spare[:0]
+		s.mu.Unlock()
+		for _, m := range batch {
+			if ctx.Err() != nil {
+				return
+			}
+			s.handler(m)
+		}
+		s.received.Add(uint64(len(batch)))
+		clear(batch)
+		s.spare = batch
+	}
+}
