@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/pyros-mesh/pyros/peer"
+)
+
+func cmdRun(args []string, out, errw io.Writer) int {
+	fs := newFlagSet("run", "[--demo] [peer flags]", "Run a long-lived peer until SIGINT or SIGTERM.")
+	var pf peerFlags
+	pf.register(fs)
+	demo := fs.Bool("demo", false, "provide the demo services demo/echo, demo/add, demo/whoami, demo/sleep and demo/fail,\nand publish demo/ticks (a counter, 10 per second)")
+	if _, code, ok := parse(fs, args, errw, 0, 0); !ok {
+		return code
+	}
+	cfg, err := pf.config(errw, true)
+	if err != nil {
+		fmt.Fprintln(errw, "pyros-peer run:", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p, err := peer.New(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(errw, "pyros-peer run:", err)
+		return exitFail
+	}
+	defer p.Close()
+	if *demo {
+		if err := provideDemo(p); err != nil {
+			fmt.Fprintln(errw, "pyros-peer run:", err)
+			return exitFail
+		}
+		ticks, err := publishTicks(ctx, p)
+		if err != nil {
+			fmt.Fprintln(errw, "pyros-peer run:", err)
+			return exitFail
+		}
+		defer func() { <-ticks }()
+	}
+	eps := p.Endpoints()
+	fmt.Fprintf(out, "peer %s ready: gossip %s, links %s %s\n", p.Name(), p.Addr(), eps.TCP, eps.IPC)
+	<-ctx.Done()
+	fmt.Fprintf(out, "peer %s leaving\n", p.Name())
+	return exitOK
+}
+
+// addArgs is demo/add's argument.
+type addArgs struct {
+	A float64 `json:"a" msgpack:"a"`
+	B float64 `json:"b" msgpack:"b"`
+}
+
+// provideDemo installs the demo services.
+func provideDemo(p *peer.Peer) error {
+	name := p.Name()
+	services := map[string]peer.Handler{
+		"demo/echo": peer.Func(func(_ context.Context, v any) (any, error) { return v, nil }),
+		"demo/add": peer.Func(func(_ context.Context, a addArgs) (any, error) {
+			sum := a.A + a.B
+			if sum == float64(int64(sum)) {
+				return int64(sum), nil
+			}
+			return sum, nil
+		}),
+		"demo/whoami": peer.Func(func(_ context.Context, _ any) (string, error) { return name, nil }),
+		"demo/sleep": peer.Func(func(ctx context.Context, seconds float64) (float64, error) {
+			t := time.NewTimer(time.Duration(seconds * float64(time.Second)))
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return seconds, nil
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}),
+		"demo/fail": peer.Func(func(_ context.Context, msg string) (any, error) { return nil, errors.New(msg) }),
+	}
+	for s, h := range services {
+		if err := p.Provide(s, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publishTicks publishes an increasing counter on demo/ticks at 10 Hz until
+// ctx ends; the returned channel is closed when it has stopped.
+func publishTicks(ctx context.Context, p *peer.Peer) (<-chan struct{}, error) {
+	pub, err := p.Publish("demo/ticks")
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer pub.Close()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for n := 0; ; n++ {
+			pub.Send(n)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return done, nil
+}

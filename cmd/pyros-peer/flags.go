@@ -1,0 +1,143 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pyros-mesh/pyros/discovery"
+	"github.com/pyros-mesh/pyros/peer"
+)
+
+func version() string { return peer.Version }
+
+// peerFlags are the flags every verb has: each verb is a peer.
+type peerFlags struct {
+	name, bind, advertise, join, registry, gossip, logLevel string
+	noRegistry, noIPC                                       bool
+}
+
+func (f *peerFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.name, "name", "", "peer name (default: host name and a random suffix)")
+	fs.StringVar(&f.bind, "bind", envOr("PYROS_BIND", "127.0.0.1:0"), "gossip address HOST:PORT; links use the same host (env PYROS_BIND)")
+	fs.StringVar(&f.advertise, "advertise", "", "address other hosts reach this peer at, HOST[:PORT]")
+	fs.StringVar(&f.join, "join", os.Getenv("PYROS_JOIN"), "comma-separated seed addresses HOST:PORT (env PYROS_JOIN)")
+	fs.StringVar(&f.registry, "registry", peer.DefaultRegistryDir(), "same-host registry directory (env PYROS_REGISTRY)")
+	fs.BoolVar(&f.noRegistry, "no-registry", false, "do not use the same-host registry directory")
+	fs.BoolVar(&f.noIPC, "no-ipc", false, "link to peers of this host over tcp instead of unix sockets")
+	fs.StringVar(&f.gossip, "gossip", envOr("PYROS_GOSSIP", "lan"), "gossip timers: lan, or local for a fast single-host mesh (env PYROS_GOSSIP)")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+}
+
+// config turns the flags into a peer configuration. Short-lived peers
+// (queries) read the registry but do not register in it.
+func (f *peerFlags) config(errw io.Writer, longLived bool) (peer.Config, error) {
+	cfg := peer.Config{Name: f.name, Bind: f.bind, Advertise: f.advertise, DisableIPC: f.noIPC}
+	if f.join != "" {
+		for _, a := range strings.Split(f.join, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				cfg.Join = append(cfg.Join, a)
+			}
+		}
+	}
+	if !f.noRegistry {
+		cfg.RegistryDir = f.registry
+		cfg.RegistryReadOnly = !longLived
+	}
+	switch f.gossip {
+	case "lan":
+		cfg.Gossip = discovery.LANConfig()
+	case "local":
+		cfg.Gossip = discovery.LocalConfig()
+	default:
+		return cfg, fmt.Errorf("--gossip must be lan or local, not %q", f.gossip)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return cfg, fmt.Errorf("--log-level: %v", err)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: level}))
+	return cfg, nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// parse parses flags placed anywhere among the positional arguments.
+// It returns the positional arguments, or a usage exit code.
+func parse(fs *flag.FlagSet, args []string, errw io.Writer, minPos, maxPos int) ([]string, int, bool) {
+	fs.SetOutput(errw)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitOK, false
+			}
+			return nil, exitUsage, false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == "--" {
+			pos = append(pos, rest[1:]...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	if len(pos) < minPos || len(pos) > maxPos {
+		fmt.Fprintf(errw, "pyros-peer %s: expected %s, got %d argument(s)\n", fs.Name(), argCount(minPos, maxPos), len(pos))
+		fs.Usage()
+		return nil, exitUsage, false
+	}
+	return pos, exitOK, true
+}
+
+func argCount(lo, hi int) string {
+	if lo == hi {
+		return fmt.Sprintf("%d argument(s)", lo)
+	}
+	return fmt.Sprintf("%d to %d arguments", lo, hi)
+}
+
+func newFlagSet(name, args, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: pyros-peer %s %s\n\n%s\n\nFlags:\n", name, args, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// settle waits until the mesh view stops changing for a moment (or max),
+// so a fresh peer reports what the mesh holds rather than a partial view.
+func settle(p *peer.Peer, quiet, max time.Duration) {
+	deadline := time.Now().Add(max)
+	last, since := viewSize(p), time.Now()
+	for time.Now().Before(deadline) && time.Since(since) < quiet {
+		time.Sleep(20 * time.Millisecond)
+		if n := viewSize(p); n != last {
+			last, since = n, time.Now()
+		}
+	}
+}
+
+// viewSize counts members and service providers.
+func viewSize(p *peer.Peer) int {
+	n := 0
+	for _, m := range p.Members() {
+		n += 1 + len(m.Services)
+	}
+	return n
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every pyros test on a fresh Debian machine: installs what the tests
+# need (as root) or names the missing packages, then vets, runs the unit,
+# integration and end-to-end tests with the race detector, and runs each
+# benchmark once so they cannot rot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+	export PATH="$PATH:/usr/local/go/bin"
+fi
+command -v go >/dev/null 2>&1 || { echo "test.sh: Go 1.26 or newer is required (https://go.dev/dl)" >&2; exit 1; }
+
+# Debian packages the tests use: python3-zmq is a real libzmq peer for the
+# interoperability tests.
+packages=(python3 python3-zmq)  # used as /usr/bin/python3
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" = 0 ]; then
+		echo "test.sh: installing ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+	else
+		echo "test.sh: missing Debian packages: ${missing[*]}" >&2
+		echo "test.sh: install them with: sudo apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+fi
+
+echo "== go vet"
+go vet ./...
+echo "== go test -race"
+go test -race -count=1 -timeout 15m ./...
+echo "== benchmarks, once each"
+go test -run '^$' -bench . -benchtime 1x -timeout 10m ./... >/dev/null
+echo "== all tests passed"

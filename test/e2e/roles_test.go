@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/go-zeromq/zmq4"
+
+	"github.com/pyros-mesh/pyros/discovery"
+	"github.com/pyros-mesh/pyros/peer"
+)
+
+// runRole runs this binary as a helper process and returns its exit code.
+func runRole(role string) int {
+	var err error
+	switch role {
+	case "recorder":
+		err = runRecorder()
+	case "zmq4-echo":
+		err = runZMQ4Echo()
+	default:
+		err = fmt.Errorf("unknown role %q", role)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, role+":", err)
+		return 1
+	}
+	return 0
+}
+
+// runRecorder is a provider of e2e/record: it appends each call's id to the
+// file $PYROS_E2E_LOG before replying, so a test can check that no call ran
+// twice and every acknowledged success ran once.
+func runRecorder() error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	f, err := os.OpenFile(os.Getenv("PYROS_E2E_LOG"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	p, err := peer.New(ctx, peer.Config{
+		Name:        os.Getenv("PYROS_E2E_NAME"),
+		RegistryDir: os.Getenv("PYROS_REGISTRY"),
+		Gossip:      discovery.LocalConfig(),
+		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	var mu sync.Mutex
+	name := p.Name()
+	p.Provide("e2e/record", peer.Func(func(ctx context.Context, id string) (string, error) {
+		mu.Lock()
+		_, err := f.WriteString(id + "\n")
+		mu.Unlock()
+		return name, err
+	}))
+	fmt.Println("ready", name)
+	<-ctx.Done()
+	return nil
+}
+
+// runZMQ4Echo is a raw zmq4 ROUTER that echoes every message: the baseline
+// the service round trip is compared with.
+func runZMQ4Echo() error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	r := zmq4.NewRouter(ctx, zmq4.WithID(zmq4.SocketIdentity("echo")))
+	defer r.Close()
+	ep := os.Getenv("PYROS_E2E_ENDPOINT")
+	if err := r.Listen(ep); err != nil {
+		return err
+	}
+	if a := r.Addr(); a != nil && a.Network() == "tcp" {
+		ep = "tcp://" + a.String()
+	}
+	fmt.Println(ep)
+	go func() {
+		for {
+			m, err := r.Recv()
+			if err != nil {
+				return
+			}
+			if r.Send(m) != nil {
+				return
+			}
+		}
+	}()
+	<-ctx.Done()
+	return nil
+}
