@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 )
 
 // Request is a call as a handler sees it, and as a caller sends it.
@@ -59,8 +60,11 @@ func (n *Node) Call(ctx context.Context, t Target, req Request) (Reply, error) {
 	}
 	select {
 	case r := <-c.res:
-		if r.kind == kindError && ctx.Err() != nil {
-			return Reply{}, ctx.Err() // the provider saw the same deadline
+		if r.kind == kindError && expired(ctx) {
+			if err := ctx.Err(); err != nil {
+				return Reply{}, err
+			}
+			return Reply{}, context.DeadlineExceeded // the provider saw the same deadline first
 		}
 		return l.result(req.Service, r)
 	case <-l.done:
@@ -122,4 +126,14 @@ func (l *link) complete(m message) {
 	if c != nil {
 		c.res <- m
 	}
+}
+
+// expired reports whether ctx is done or its deadline has passed (its timer
+// may not have fired yet).
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
