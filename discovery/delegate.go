@@ -50,7 +50,11 @@ func (d *delegate) NotifyMsg(buf []byte) {
 		if _, m, err = decodeState(buf); err == nil {
 			raw := buf
 			if t == msgReply {
-				raw = nil // answers to our fetches are not gossip
+				// An answer to our fetch is not gossip, but a version
+				// new here may be new elsewhere too: relay it as
+				// gossip, or members that learnt an older version
+				// first (a join's push/pull) never hear of it.
+				raw = d.table.gossipForm(m)
 			}
 			d.table.apply(m, raw)
 		}

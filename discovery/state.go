@@ -181,6 +181,17 @@ func (t *stateTable) setLocal(state []byte) {
 	}
 }
 
+// gossipForm encodes an announcement for gossip: inline when it fits in a
+// gossip packet, a notice otherwise.
+func (t *stateTable) gossipForm(m stateMsg) []byte {
+	if m.hasState {
+		if msg := encodeState(msgState, m.name, m.st, m.state); len(msg) <= t.inlineMax {
+			return msg
+		}
+	}
+	return encodeNotice(m.name, m.st)
+}
+
 // queueLocalLocked gossips the local document inline when it fits in a
 // gossip packet, and a notice (prompting a fetch) otherwise.
 func (t *stateTable) queueLocalLocked() {

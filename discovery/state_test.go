@@ -369,3 +369,31 @@ func TestStateTableReplyRateLimit(t *testing.T) {
 		t.Fatal("new version not sent")
 	}
 }
+
+// A version first heard in an answer to our fetch is relayed as gossip:
+// members that learnt an older version at join time (and so never fetch)
+// would otherwise miss it until the next push/pull.
+func TestFetchedVersionIsRelayed(t *testing.T) {
+	f := newTableFixture(t, "a")
+	discard := slog.New(slog.DiscardHandler)
+	d := &delegate{table: f.table, fetcher: newFetcher(f.table, time.Second, discard), logger: discard}
+	f.table.join(node("b"))
+	f.queued()
+	d.NotifyMsg(encodeState(msgReply, "b", stamp{7, 2}, []byte("v2")))
+	q := f.queued()
+	if len(q) != 1 || !bytes.Equal(q[0], encodeState(msgState, "b", stamp{7, 2}, []byte("v2"))) {
+		t.Fatalf("want the fetched version relayed as gossip, got %q", q)
+	}
+	// the same version again is not relayed twice
+	relayed := f.table.relayed.Load()
+	d.NotifyMsg(encodeState(msgReply, "b", stamp{7, 2}, []byte("v2")))
+	if f.table.relayed.Load() != relayed {
+		t.Fatal("relayed twice")
+	}
+	// a document too big to gossip is relayed as a notice
+	big := bytes.Repeat([]byte("x"), 2000)
+	d.NotifyMsg(encodeState(msgReply, "b", stamp{7, 3}, big))
+	if q := f.queued(); len(q) != 1 || !bytes.Equal(q[0], encodeNotice("b", stamp{7, 3})) {
+		t.Fatalf("want the notice to replace the older relay, got %d messages", len(q))
+	}
+}
