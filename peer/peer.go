@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/discovery"
@@ -99,6 +100,7 @@ func (p *Peer) start(ctx context.Context) error {
 		AdvertiseAddr:    advHost,
 		AdvertisePort:    advPort,
 		Meta:             meta,
+		Join:             p.cfg.Join,
 		RegistryDir:      p.cfg.RegistryDir,
 		RegistryReadOnly: p.cfg.RegistryReadOnly,
 		Memberlist:       p.cfg.Gossip,
@@ -119,12 +121,23 @@ func (p *Peer) start(ctx context.Context) error {
 	return nil
 }
 
-// join joins the seeds once now, so the peer starts with the mesh's
-// catalog; discovery keeps retrying in the background if none answers.
+// joinWait bounds how long New waits for the first join.
+const joinWait = 5 * time.Second
+
+// join waits until discovery, which joins the seeds in the background and
+// keeps retrying, has reached one, so the peer starts with the catalog.
 func (p *Peer) join(ctx context.Context) {
-	if _, err := p.disc.Join(ctx, p.cfg.Join); err != nil {
-		p.log.Warn("no seed answered yet; retrying in the background", "seeds", p.cfg.Join, "err", err)
-		return
+	ctx, cancel := context.WithTimeout(ctx, joinWait)
+	defer cancel()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for len(p.disc.Members()) < 2 {
+		select {
+		case <-ctx.Done():
+			p.log.Warn("no seed answered yet; retrying in the background", "seeds", p.cfg.Join)
+			return
+		case <-t.C:
+		}
 	}
 	p.cat.rebuild()
 }
