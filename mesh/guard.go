@@ -51,20 +51,27 @@ type guardConn struct {
 	err       error
 
 	wmu      sync.Mutex // serialises writers after the handshake
-	w        *bufio.Writer
+	wbuf     []byte     // small writes waiting for Flush
 	buffered bool
 }
 
 const (
-	guardBufSize        = 64 << 10
+	// guardReadBuf is the read-ahead for frame headers and small frames;
+	// larger frame bodies are read straight into their buffer (a larger
+	// read-ahead would copy every byte of them once more).
+	guardReadBuf = 4 << 10
+	// directWrite is the write size from which bytes are not copied into
+	// the write buffer but sent along with it in one writev.
+	directWrite = 4 << 10
+	// maxWriteBuf is the most the write buffer holds before it is sent.
+	maxWriteBuf         = 64 << 10
 	maxFramesPerMessage = 16
 )
 
 func newGuardConn(c net.Conn, maxFrame uint64) *guardConn {
 	return &guardConn{
 		Conn:      c,
-		r:         bufio.NewReaderSize(c, guardBufSize),
-		w:         bufio.NewWriterSize(c, guardBufSize),
+		r:         bufio.NewReaderSize(c, guardReadBuf),
 		max:       maxFrame,
 		greetLeft: zmtpGreetingLen,
 	}
@@ -160,15 +167,38 @@ func (g *guardConn) header() error {
 	return nil
 }
 
+// Write writes through during the handshake. After it, small writes (frame
+// headers, small frames) wait in a buffer for Flush, and a large write goes
+// out at once together with what waits, in one writev and with no copy.
 func (g *guardConn) Write(p []byte) (int, error) {
 	if !g.buffered {
 		return g.Conn.Write(p)
 	}
-	return g.w.Write(p)
+	if len(p) < directWrite {
+		g.wbuf = append(g.wbuf, p...)
+		if len(g.wbuf) >= maxWriteBuf {
+			return len(p), g.Flush()
+		}
+		return len(p), nil
+	}
+	bufs := net.Buffers{g.wbuf, p}
+	_, err := bufs.WriteTo(g.Conn)
+	g.wbuf = g.wbuf[:0]
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // Flush sends buffered writes.
-func (g *guardConn) Flush() error { return g.w.Flush() }
+func (g *guardConn) Flush() error {
+	if len(g.wbuf) == 0 {
+		return nil
+	}
+	_, err := g.Conn.Write(g.wbuf)
+	g.wbuf = g.wbuf[:0]
+	return err
+}
 
 // isGuardErr reports whether err came from the guard.
 func isGuardErr(err error) bool {

@@ -57,8 +57,19 @@ func (q *sendQueue) put(ctx context.Context, m *message, dead <-chan struct{}) e
 		q.mu.Unlock()
 		return errLinkDown
 	}
+	q.appendLocked(m)
+	q.mu.Unlock()
+	return nil
+}
+
+// appendLocked adds m to the current batch, closing the batch first when m
+// would take it past batchLimit. Callers hold mu.
+func (q *sendQueue) appendLocked(m *message) {
 	if len(q.cur) > 1 && len(q.cur)+len(m.payload)+len(m.service)+32 > batchLimit {
 		q.full = append(q.full, q.cur)
+		q.cur = q.buffer()
+	}
+	if q.cur == nil {
 		q.cur = q.buffer()
 	}
 	if len(q.cur) == 0 {
@@ -67,8 +78,6 @@ func (q *sendQueue) put(ctx context.Context, m *message, dead <-chan struct{}) e
 	before := len(q.cur)
 	q.cur = appendMessage(q.cur, m)
 	q.bytes += len(q.cur) - before
-	q.mu.Unlock()
-	return nil
 }
 
 // putData appends a stream message unless more than limit bytes are
@@ -79,16 +88,7 @@ func (q *sendQueue) putData(m *message, limit int) bool {
 		q.mu.Unlock()
 		return false
 	}
-	if len(q.cur) > 1 && len(q.cur)+len(m.payload)+24 > batchLimit {
-		q.full = append(q.full, q.cur)
-		q.cur = q.buffer()
-	}
-	if len(q.cur) == 0 {
-		q.cur = append(q.cur, wireVersion)
-	}
-	before := len(q.cur)
-	q.cur = appendMessage(q.cur, m)
-	q.bytes += len(q.cur) - before
+	q.appendLocked(m)
 	q.mu.Unlock()
 	return true
 }
@@ -118,14 +118,19 @@ func (q *sendQueue) take() []byte {
 	return b
 }
 
-// buffer returns an empty batch buffer, reusing a recycled one. Callers hold mu.
+// maxSpares bounds the recycled batch buffers a link keeps (2 MiB).
+const maxSpares = 32
+
+// buffer returns an empty batch buffer, reusing a recycled one, else a new
+// one with room for a full batch (growing a batch by appends would copy it
+// over and over). Callers hold mu.
 func (q *sendQueue) buffer() []byte {
 	if n := len(q.spare); n > 0 {
 		b := q.spare[n-1]
 		q.spare = q.spare[:n-1]
 		return b
 	}
-	return nil
+	return make([]byte, 0, batchLimit+256)
 }
 
 // recycle returns a written batch's buffer for reuse.
@@ -134,7 +139,7 @@ func (q *sendQueue) recycle(b []byte) {
 		return
 	}
 	q.mu.Lock()
-	if len(q.spare) < 4 {
+	if len(q.spare) < maxSpares {
 		q.spare = append(q.spare, b[:0])
 	}
 	q.mu.Unlock()

@@ -39,6 +39,7 @@ func cmdBench(args []string, out, errw io.Writer) int {
 	transports := fs.String("transports", "tcp,ipc", "transports to measure")
 	duration := fs.Duration("duration", 2*time.Second, "length of each throughput run")
 	rate := fs.Float64("latency-rate", 1000, "message rate of the latency runs")
+	systems := fs.String("systems", "pyros,zmq4", "what to measure: pyros, zmq4 (raw PUSH/PULL) or both")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	if _, code, ok := parse(fs, args[1:], errw, 0, 0); !ok {
 		return code
@@ -59,13 +60,20 @@ func cmdBench(args []string, out, errw io.Writer) int {
 			return exitUsage
 		}
 	}
+	sys := strings.Split(*systems, ",")
+	for _, s := range sys {
+		if s != "pyros" && s != "zmq4" {
+			fmt.Fprintf(errw, "pyros-peer bench: unknown system %q\n", s)
+			return exitUsage
+		}
+	}
 	b, err := newStreamBench(errw, *duration)
 	if err != nil {
 		fmt.Fprintln(errw, "pyros-peer bench:", err)
 		return exitFail
 	}
 	defer b.close()
-	res, err := b.runAll(trs, sz, *rate)
+	res, err := b.runAll(sys, trs, sz, *rate)
 	if err != nil {
 		fmt.Fprintln(errw, "pyros-peer bench:", err)
 		return exitFail
@@ -129,11 +137,11 @@ func (b *streamBench) close() {
 	os.RemoveAll(b.dir)
 }
 
-func (b *streamBench) runAll(trs []string, sizes []int, rate float64) ([]benchResult, error) {
+func (b *streamBench) runAll(systems, trs []string, sizes []int, rate float64) ([]benchResult, error) {
 	var res []benchResult
 	for _, tr := range trs {
 		for _, size := range sizes {
-			for _, sys := range []string{"pyros", "zmq4"} {
+			for _, sys := range systems {
 				r, err := b.measure(sys, tr, size, 0)
 				if err != nil {
 					return nil, err
@@ -141,7 +149,7 @@ func (b *streamBench) runAll(trs []string, sizes []int, rate float64) ([]benchRe
 				res = append(res, r)
 			}
 		}
-		for _, sys := range []string{"pyros", "zmq4"} {
+		for _, sys := range systems {
 			r, err := b.measure(sys, tr, 64, rate)
 			if err != nil {
 				return nil, err
