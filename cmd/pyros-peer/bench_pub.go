@@ -153,4 +153,3 @@ func benchPubRaw(a benchPubArgs, out io.Writer) (uint64, error) {
 	time.Sleep(200 * time.Millisecond)
 	return sent, nil
 }
-

@@ -34,7 +34,7 @@ func cmdCall(args []string, out, errw io.Writer) int {
 		fmt.Fprintln(errw, "pyros-peer call: --timeout must be positive")
 		return exitUsage
 	}
-	p, code := queryPeer("call", &pf, errw)
+	p, code := queryPeer("call", &pf, errw, false)
 	if p == nil {
 		return code
 	}

@@ -12,9 +12,11 @@ import (
 	"github.com/pyros-mesh/pyros/peer"
 )
 
-// queryPeer starts a short-lived peer for a query verb.
-func queryPeer(verbName string, pf *peerFlags, errw io.Writer) (*peer.Peer, int) {
-	cfg, err := pf.config(errw, false)
+// queryPeer starts a short-lived peer for a verb. Peers that run for a
+// while (pub, echo) register in the same-host registry so that others find
+// them; one-shot queries only read it.
+func queryPeer(verbName string, pf *peerFlags, errw io.Writer, register bool) (*peer.Peer, int) {
+	cfg, err := pf.config(errw, register)
 	if err != nil {
 		fmt.Fprintf(errw, "pyros-peer %s: %v\n", verbName, err)
 		return nil, exitUsage
@@ -38,7 +40,7 @@ func cmdMembers(args []string, out, errw io.Writer) int {
 	if _, code, ok := parse(fs, args, errw, 0, 0); !ok {
 		return code
 	}
-	p, code := queryPeer("members", &pf, errw)
+	p, code := queryPeer("members", &pf, errw, false)
 	if p == nil {
 		return code
 	}
@@ -70,7 +72,7 @@ func cmdServices(args []string, out, errw io.Writer) int {
 	if _, code, ok := parse(fs, args, errw, 0, 0); !ok {
 		return code
 	}
-	p, code := queryPeer("services", &pf, errw)
+	p, code := queryPeer("services", &pf, errw, false)
 	if p == nil {
 		return code
 	}

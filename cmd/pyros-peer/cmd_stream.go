@@ -23,7 +23,7 @@ func cmdStreams(args []string, out, errw io.Writer) int {
 	if _, code, ok := parse(fs, args, errw, 0, 0); !ok {
 		return code
 	}
-	p, code := queryPeer("streams", &pf, errw)
+	p, code := queryPeer("streams", &pf, errw, false)
 	if p == nil {
 		return code
 	}
@@ -61,7 +61,7 @@ func cmdPub(args []string, out, errw io.Writer) int {
 		fmt.Fprintln(errw, "pyros-peer pub: --rate must be positive and --count not negative")
 		return exitUsage
 	}
-	p, code := queryPeer("pub", &pf, errw)
+	p, code := queryPeer("pub", &pf, errw, true)
 	if p == nil {
 		return code
 	}
@@ -76,25 +76,45 @@ func cmdPub(args []string, out, errw io.Writer) int {
 	defer stop()
 	// give subscribers a moment to be routed before the first message
 	waitRouted(ctx, p, pub, pos[0])
-	tick := time.NewTicker(time.Duration(float64(time.Second) / *rate))
-	defer tick.Stop()
-	for i := 0; *count == 0 || i < *count; i++ {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				return exitOK
-			case <-tick.C:
-			}
-		}
-		if err := pub.Send(v); err != nil {
-			fmt.Fprintln(errw, "pyros-peer pub:", err)
-			return exitFail
-		}
+	if err := paced(ctx, *rate, *count, func() error { return pub.Send(v) }); err != nil {
+		fmt.Fprintln(errw, "pyros-peer pub:", err)
+		return exitFail
 	}
 	st := pub.Stats()
 	fmt.Fprintf(out, "published %d message(s) on %s to %d subscriber peer(s), %d dropped\n", st.Sent, pos[0], st.Subscribers, st.Dropped)
 	time.Sleep(100 * time.Millisecond) // let the last batch leave before the links close
 	return exitOK
+}
+
+// paced calls send count times (0: until ctx ends) at rate per second. It
+// wakes at most every millisecond and sends what is due, so high rates
+// stay accurate.
+func paced(ctx context.Context, rate float64, count int, send func() error) error {
+	start := time.Now()
+	interval := max(time.Millisecond, time.Duration(float64(time.Second)/rate))
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	sent := 0
+	for count == 0 || sent < count {
+		due := int(time.Since(start).Seconds()*rate) + 1
+		if count > 0 {
+			due = min(due, count)
+		}
+		for ; sent < due; sent++ {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+		if count > 0 && sent >= count {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 // waitRouted waits, at most 2 s, until the publisher sends to every peer
@@ -128,6 +148,7 @@ func cmdEcho(args []string, out, errw io.Writer) int {
 	count := fs.Int("count", 0, "exit after N messages (0: until interrupted)")
 	timeout := fs.Duration("timeout", 0, "give up after this long (0: never)")
 	asJSON := fs.Bool("json", false, `print {"stream","from","seq","value"} objects instead of bare values`)
+	stats := fs.Bool("stats", false, "print the subscription's counters to stderr at exit")
 	pos, code, ok := parse(fs, args, errw, 1, 1)
 	if !ok {
 		return code
@@ -136,7 +157,7 @@ func cmdEcho(args []string, out, errw io.Writer) int {
 		fmt.Fprintln(errw, "pyros-peer echo: --count and --timeout must not be negative")
 		return exitUsage
 	}
-	p, code := queryPeer("echo", &pf, errw)
+	p, code := queryPeer("echo", &pf, errw, true)
 	if p == nil {
 		return code
 	}
@@ -150,13 +171,22 @@ func cmdEcho(args []string, out, errw io.Writer) int {
 	}
 	lines := make(chan string, 1024)
 	sub, err := p.Subscribe(ctx, pos[0], func(m peer.Message) {
-		lines <- formatMessage(m, *asJSON)
+		select { // a stdout nobody reads makes this subscriber slow, not stuck
+		case lines <- formatMessage(m, *asJSON):
+		case <-ctx.Done():
+		}
 	})
 	if err != nil {
 		fmt.Fprintln(errw, "pyros-peer echo:", err)
 		return exitFail
 	}
 	defer sub.Close()
+	if *stats {
+		defer func() {
+			st := sub.Stats()
+			fmt.Fprintf(errw, "echo: %d received, %d dropped, %d lost\n", st.Received, st.Dropped, st.Lost)
+		}()
+	}
 	for n := 0; *count == 0 || n < *count; n++ {
 		select {
 		case l := <-lines:

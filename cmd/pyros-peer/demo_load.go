@@ -19,9 +19,9 @@ type callLoad struct {
 }
 
 type loadResult struct {
-	ok          int
-	errs        map[string]int
-	answers     []answer
+	ok      int
+	errs    map[string]int
+	answers []answer
 }
 
 type answer struct {

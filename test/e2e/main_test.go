@@ -98,6 +98,22 @@ func (p *proc) output() string {
 // start runs a process of this mesh and waits for its first output line.
 func (m *mesh) start(name string, cmd *exec.Cmd) *proc {
 	m.t.Helper()
+	p, lines := m.spawn(name, cmd)
+	select {
+	case l, ok := <-lines:
+		if !ok {
+			m.t.Fatalf("%s exited before it was ready", name)
+		}
+		p.ready = l
+	case <-time.After(20 * time.Second):
+		m.t.Fatalf("%s not ready in time", name)
+	}
+	return p
+}
+
+// spawn runs a process of this mesh; the channel gets its first output line.
+func (m *mesh) spawn(name string, cmd *exec.Cmd) (*proc, <-chan string) {
+	m.t.Helper()
 	cmd.Env = append(m.env(), cmd.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stderr = testWriter{m.t, name}
@@ -125,16 +141,7 @@ func (m *mesh) start(name string, cmd *exec.Cmd) *proc {
 	}()
 	go func() { cmd.Wait(); close(p.done) }()
 	m.t.Cleanup(func() { p.kill() })
-	select {
-	case l, ok := <-lines:
-		if !ok {
-			m.t.Fatalf("%s exited before it was ready", name)
-		}
-		p.ready = l
-	case <-time.After(20 * time.Second):
-		m.t.Fatalf("%s not ready in time", name)
-	}
-	return p
+	return p, lines
 }
 
 // startPeer runs `pyros-peer run` with the given extra arguments.
