@@ -60,7 +60,7 @@ func (d *Discovery) leave() {
 		t.Stop()
 	}
 	if err := d.ml.Leave(max(time.Until(deadline), time.Millisecond)); err != nil {
-		d.logger.Warn("leave not confirmed", "err", err)
+		d.logger.Debug("leave not confirmed", "err", err)
 		return
 	}
 	if alone {

@@ -29,4 +29,35 @@
 //     vanishes after acknowledging a request the call fails with
 //     ErrUnknownOutcome rather than risk running it twice;
 //   - return a handler's error or panic as a *RemoteError naming the provider.
+//
+// Streams are named broadcasts, the complement of services: fast, and lossy
+// rather than slow.
+//
+//	pub, _ := p.Publish("robot/pose")
+//	pub.Send(pose) // never blocks
+//
+//	sub, _ := p.Subscribe(ctx, "robot/pose", func(m peer.Message) {
+//		var pose Pose
+//		m.Decode(&pose)
+//	})
+//
+// Their semantics:
+//   - no endpoint bookkeeping: a subscriber names a stream and receives from
+//     every publisher of it, on any peer, started before or after it; the
+//     catalog says who publishes and who subscribes, and each publishing
+//     peer sends to each subscribing peer over their direct link;
+//   - late joiners receive from the moment the subscription is in the
+//     catalog; a publisher that appears on a new peer, or restarts, is picked
+//     up within the discovery time, with no action by the subscriber;
+//   - a publisher never blocks: every subscribing peer has its own bounded
+//     queue on its link, so one slow or dead subscriber never stalls the
+//     publisher or the other subscribers; what does not fit is dropped and
+//     counted (PublisherStats.Dropped, SubscriptionStats.Dropped and Lost,
+//     the latter from gaps in the publisher's sequence numbers);
+//   - per publisher, messages that arrive arrive in order;
+//   - Latched() keeps the publisher's last value and sends it to every
+//     subscriber that appears later, like a latched ROS topic;
+//   - small messages share frames: the link writer sends everything queued
+//     since its last write in one frame, so a message waits only for the
+//     write before it, and under load thousands share one syscall.
 package peer

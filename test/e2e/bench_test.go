@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,5 +75,34 @@ func BenchmarkRawZMQ4RoundTrip(b *testing.B) {
 			b.StopTimer()
 			os.Remove(strings.TrimPrefix(ep, "ipc://"))
 		})
+	}
+}
+
+// BenchmarkStream runs `pyros-peer bench stream` (one publisher process, the
+// benchmark process subscribing, 64 B and 1 KiB over tcp, with raw zmq4
+// PUSH/PULL in the same run) and reports its figures.
+func BenchmarkStream(b *testing.B) {
+	for range b.N {
+		m := newMesh(b)
+		out, errOut, code := m.cli("bench", "stream", "--sizes", "64,1024", "--transports", "tcp", "--duration", "2s", "--json")
+		if code != 0 {
+			b.Fatalf("bench stream: %s", errOut)
+		}
+		var res []struct {
+			Kind, System, Transport string
+			Size                    int
+			MsgPerSec               float64 `json:"msg_per_sec"`
+			P50us                   float64 `json:"p50_us"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range res {
+			if r.Kind == "throughput" {
+				b.ReportMetric(r.MsgPerSec, fmt.Sprintf("%s-%s-%dB-msg/s", r.System, r.Transport, r.Size))
+			} else {
+				b.ReportMetric(r.P50us, fmt.Sprintf("%s-%s-p50-us", r.System, r.Transport))
+			}
+		}
 	}
 }
