@@ -36,6 +36,9 @@ type link struct {
 
 	forgotten atomic.Bool // discovery said the peer is gone
 
+	writerIdle atomic.Bool  // the writer goroutine waits for work
+	lastDirect atomic.Int64 // when a stream message was last written directly (unix ns)
+
 	readerDone chan struct{} // closed when the reader has returned
 	done       chan struct{} // closed when the link is dead
 	once       sync.Once
@@ -214,11 +217,13 @@ func (l *link) send(ctx context.Context, m *message) error {
 func (l *link) writeLoop() {
 	defer l.n.wg.Done()
 	for {
+		l.writerIdle.Store(true)
 		select {
 		case <-l.q.wake:
 		case <-l.done:
 			return
 		}
+		l.writerIdle.Store(false)
 		if err := l.flush(); err != nil {
 			l.fail(err)
 			return
