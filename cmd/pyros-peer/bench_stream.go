@@ -341,7 +341,7 @@ func rawPull(tr, dir string, r *receiver) (string, func(), error) {
 
 func printBench(out io.Writer, res []benchResult, d time.Duration, rate float64) {
 	fmt.Fprintf(out, "streams: one publisher process -> one subscriber process, %v per run\n", d)
-	fmt.Fprintf(out, "(the publisher sends as fast as it can; loss is what did not fit in the link's queue or arrive)\n\n")
+	fmt.Fprintf(out, "(the publisher sends as fast as its link takes messages; loss is what it sent that did not arrive)\n\n")
 	fmt.Fprintf(out, "%-5s %8s %14s %9s %7s %16s %8s\n", "", "payload", "pyros msg/s", "MB/s", "loss", "zmq4 msg/s", "ratio")
 	find := func(kind, sys, tr string, size int) benchResult {
 		for _, r := range res {
