@@ -160,6 +160,9 @@ func (p *Peer) Services() []Service {
 
 // publishCatalog announces this peer's services.
 func (p *Peer) publishCatalog() {
+	if p.isClosed() {
+		return
+	}
 	p.pubMu.Lock()
 	defer p.pubMu.Unlock()
 	p.mu.RLock()

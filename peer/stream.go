@@ -79,6 +79,9 @@ func (p *Peer) Publish(name string, opts ...PublishOption) (*Publisher, error) {
 	if err := validName(name); err != nil {
 		return nil, err
 	}
+	if p.isClosed() {
+		return nil, ErrClosed
+	}
 	var idb [8]byte
 	rand.Read(idb[:])
 	pub := &Publisher{p: p, name: name, id: binary.LittleEndian.Uint64(idb[:]), codec: p.codec}

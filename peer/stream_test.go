@@ -121,3 +121,21 @@ func TestSlowSubscriberDoesNotStallOthers(t *testing.T) {
 	})
 	slow.Close()
 }
+
+func TestStreamAfterClose(t *testing.T) {
+	ps := startPeers(t, 1)
+	pub, err := ps[0].Publish("t/late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps[0].Close()
+	if err := pub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps[0].Publish("t/x"); err != ErrClosed {
+		t.Fatalf("publish after close: %v", err)
+	}
+	if _, err := ps[0].Subscribe(context.Background(), "t/x", func(Message) {}); err != ErrClosed {
+		t.Fatalf("subscribe after close: %v", err)
+	}
+}
