@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -80,10 +81,17 @@ func (s *Subscription) push(msgs []Message) {
 		msgs = msgs[:max(room, 0)]
 	}
 	s.q = append(s.q, msgs...)
+	busy := len(s.q) > subQueueLimit/4
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
 	default:
+	}
+	if busy {
+		// The handler falls behind: give it the processor before the
+		// link reader (the caller) piles up more, which matters most
+		// when both share one processor.
+		runtime.Gosched()
 	}
 }
 

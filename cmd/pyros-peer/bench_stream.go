@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,9 +42,18 @@ func cmdBench(args []string, out, errw io.Writer) int {
 	rate := fs.Float64("latency-rate", 1000, "message rate of the latency runs")
 	systems := fs.String("systems", "pyros,zmq4", "what to measure: pyros, zmq4 (raw PUSH/PULL) or both")
 	asJSON := fs.Bool("json", false, "print results as JSON")
+	procs := fs.Int("procs", 0, "GOMAXPROCS of each of the two processes (0: half this machine's cores, so they do not oversubscribe it)")
 	if _, code, ok := parse(fs, args[1:], errw, 0, 0); !ok {
 		return code
 	}
+	if *procs < 0 {
+		fmt.Fprintln(errw, "pyros-peer bench: --procs must not be negative")
+		return exitUsage
+	}
+	if *procs == 0 {
+		*procs = max(1, runtime.NumCPU()/2)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*procs))
 	var sz []int
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -67,7 +77,7 @@ func cmdBench(args []string, out, errw io.Writer) int {
 			return exitUsage
 		}
 	}
-	b, err := newStreamBench(errw, *duration)
+	b, err := newStreamBench(errw, *duration, *procs)
 	if err != nil {
 		fmt.Fprintln(errw, "pyros-peer bench:", err)
 		return exitFail
@@ -81,7 +91,7 @@ func cmdBench(args []string, out, errw io.Writer) int {
 	if *asJSON {
 		return printJSON(out, res)
 	}
-	printBench(out, res, *duration, *rate)
+	printBench(out, res, *duration, *rate, *procs)
 	return exitOK
 }
 
@@ -100,6 +110,7 @@ type benchResult struct {
 
 type streamBench struct {
 	errw     io.Writer
+	procs    int
 	duration time.Duration
 	dir      string
 	self     string
@@ -107,7 +118,7 @@ type streamBench struct {
 	run      int
 }
 
-func newStreamBench(errw io.Writer, d time.Duration) (*streamBench, error) {
+func newStreamBench(errw io.Writer, d time.Duration, procs int) (*streamBench, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -116,7 +127,7 @@ func newStreamBench(errw io.Writer, d time.Duration) (*streamBench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &streamBench{errw: errw, duration: d, dir: dir, self: self, subs: map[string]*peer.Peer{}}
+	b := &streamBench{errw: errw, procs: procs, duration: d, dir: dir, self: self, subs: map[string]*peer.Peer{}}
 	for _, tr := range []string{"tcp", "ipc"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		p, err := peer.New(ctx, peer.Config{Name: "bench-sub-" + tr, RegistryDir: dir, DisableIPC: tr == "tcp", Gossip: discovery.LocalConfig()})
@@ -236,6 +247,7 @@ func (b *streamBench) child(args []string, label string, r *receiver) (uint64, e
 	defer cancel()
 	cmd := exec.CommandContext(ctx, b.self, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(b.procs))
 	cmd.Stderr = b.errw
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -339,8 +351,8 @@ func rawPull(tr, dir string, r *receiver) (string, func(), error) {
 	return ep, func() { cancel(); pull.Close() }, nil
 }
 
-func printBench(out io.Writer, res []benchResult, d time.Duration, rate float64) {
-	fmt.Fprintf(out, "streams: one publisher process -> one subscriber process, %v per run\n", d)
+func printBench(out io.Writer, res []benchResult, d time.Duration, rate float64, procs int) {
+	fmt.Fprintf(out, "streams: one publisher process -> one subscriber process, %v per run, GOMAXPROCS=%d each on %d cores\n", d, procs, runtime.NumCPU())
 	fmt.Fprintf(out, "(the publisher sends as fast as its link takes messages; loss is what it sent that did not arrive)\n\n")
 	fmt.Fprintf(out, "%-5s %8s %14s %9s %7s %16s %8s\n", "", "payload", "pyros msg/s", "MB/s", "loss", "zmq4 msg/s", "ratio")
 	find := func(kind, sys, tr string, size int) benchResult {
