@@ -2,8 +2,10 @@ package mesh
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 )
@@ -204,4 +206,42 @@ func (g *guardConn) Flush() error {
 func isGuardErr(err error) bool {
 	var ge *errGuard
 	return errors.As(err, &ge)
+}
+
+// readFrame reads one single-part ZMTP data frame into buf (grown if too
+// small) once the handshake is done, checking what scan checks: known flags,
+// no command, no multi-part message, no frame over the limit. Reading here
+// rather than through zmq4 lets the link reuse its frame buffer.
+func (g *guardConn) readFrame(buf []byte) ([]byte, error) {
+	var hdr [9]byte
+	if _, err := io.ReadFull(g.r, hdr[:2]); err != nil {
+		return nil, err
+	}
+	flags := hdr[0]
+	switch {
+	case flags&^(zmtpFlagMore|zmtpFlagLong|zmtpFlagCommand) != 0:
+		return nil, &errGuard{fmt.Sprintf("bad ZMTP frame flags %#x", flags)}
+	case flags&zmtpFlagCommand != 0:
+		return nil, &errGuard{"unexpected ZMTP command after handshake"}
+	case flags&zmtpFlagMore != 0:
+		return nil, &errGuard{"multi-part ZMTP message"}
+	}
+	size := uint64(hdr[1])
+	if flags&zmtpFlagLong != 0 {
+		if _, err := io.ReadFull(g.r, hdr[2:9]); err != nil {
+			return nil, err
+		}
+		size = binary.BigEndian.Uint64(hdr[1:9])
+	}
+	if size > g.max {
+		return nil, &errGuard{fmt.Sprintf("ZMTP frame of %d bytes exceeds the %d byte limit", size, g.max)}
+	}
+	if uint64(cap(buf)) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	if _, err := io.ReadFull(g.r, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }

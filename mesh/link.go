@@ -29,7 +29,9 @@ type link struct {
 	smu     sync.Mutex
 	serving map[uint64]context.CancelFunc
 
-	reqs []message // requests of the frame being dispatched (reader-owned)
+	reqs   []message // requests of the frame being dispatched (reader-owned)
+	rbuf   []byte    // the last frame read, reused for the next (reader-owned)
+	retain bool      // a message of the last frame keeps pointing into it
 
 	nextStream atomic.Uint64 // last stream id opened on this link by this side
 	in         inbounds      // streams opened toward this side
@@ -118,21 +120,19 @@ func (l *link) readLoop() {
 	}
 }
 
-// recv reads one single-frame ZMTP message.
-func (l *link) recv() (frame []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: zmtp read: %v", ErrProtocol, r)
-		}
-	}()
-	msg, err := l.z.RecvMsg()
-	if err != nil {
-		return nil, err
+// maxReusedFrame bounds the frame buffer a link keeps for the next frame.
+const maxReusedFrame = 1 << 20
+
+// recv reads one single-frame ZMTP message, reusing the previous frame's
+// buffer unless a message of it was kept (see dispatch).
+func (l *link) recv() ([]byte, error) {
+	if l.retain || cap(l.rbuf) > maxReusedFrame {
+		l.rbuf = nil
 	}
-	if len(msg.Frames) != 1 {
-		return nil, fmt.Errorf("%w: %d-part ZMTP message", ErrProtocol, len(msg.Frames))
-	}
-	return msg.Frames[0], nil
+	l.retain = false
+	frame, err := l.g.readFrame(l.rbuf)
+	l.rbuf = frame
+	return frame, err
 }
 
 // dispatch handles every message of one frame. Requests are acknowledged,
@@ -156,10 +156,12 @@ func (l *link) dispatch(frame []byte) error {
 		}
 		switch m.kind {
 		case kindRequest:
+			l.retain = true // the handler keeps the payload
 			l.admit(m)
 		case kindAck:
 			l.acked(m.id)
 		case kindReply, kindError:
+			l.retain = true // the caller keeps the payload
 			l.complete(m)
 		case kindCancel:
 			l.cancelServing(m.id)

@@ -25,7 +25,8 @@ type StreamOpen struct {
 	Publisher uint64 // identifies the publisher: one sequence of messages
 }
 
-// DataMsg is one stream message. Payload stays valid after delivery.
+// DataMsg is one stream message. Payload points into the link's frame
+// buffer: it is valid only during Deliver.
 type DataMsg struct {
 	Seq     uint64
 	Payload []byte
@@ -33,8 +34,9 @@ type DataMsg struct {
 
 // StreamSink receives a stream's messages. Deliver is called from a link's
 // reader with the messages of one frame in order; it must not block and must
-// not keep msgs (the slice is reused; the payloads may be kept). Closed is
-// called once when the stream ends (closed by the publisher or link lost).
+// keep neither msgs nor the payloads (both are reused: copy what you keep).
+// Closed is called once when the stream ends (closed by the publisher or
+// link lost).
 type StreamSink interface {
 	Deliver(msgs []DataMsg)
 	Closed()

@@ -34,7 +34,8 @@ func (m Message) From() string { return m.src.from }
 // Codec names the payload's codec.
 func (m Message) Codec() string { return m.src.codec.Name() }
 
-// Payload returns the encoded value.
+// Payload returns the encoded value. It is valid only while the handler
+// runs (its memory is reused): copy it to keep it; Decode copies.
 func (m Message) Payload() []byte { return m.payload }
 
 // Decode decodes the message's value into v.

@@ -114,6 +114,11 @@ func TestSlowSubscriberDoesNotStallOthers(t *testing.T) {
 		}
 	}
 	waitFor(t, 20*time.Second, "the fast subscriber gets everything", func() bool { return fast.count() == n })
+	for i, v := range fast.vals { // payloads copied across many arenas stay intact
+		if v != i+1 {
+			t.Fatalf("value %d is %d", i, v)
+		}
+	}
 	close(block)
 	waitFor(t, 10*time.Second, "the slow one dropped", func() bool {
 		st := slow.Stats()

@@ -80,8 +80,13 @@ func (t *streamTable) subscribers(name string) []*Subscription { return (*t.subv
 
 // deliverLocal hands a message of a local publisher to local subscribers.
 func (t *streamTable) deliverLocal(name string, src *source, seq uint64, payload []byte) {
-	for _, s := range t.subscribers(name) {
-		s.push([]Message{{Seq: seq, payload: payload, src: src}})
+	subs := t.subscribers(name)
+	if len(subs) == 0 {
+		return
+	}
+	msg := []mesh.DataMsg{{Seq: seq, Payload: payload}}
+	for _, s := range subs {
+		s.push(src, msg)
 	}
 }
 
@@ -122,25 +127,21 @@ type inSink struct {
 	t    *streamTable
 	src  *source
 	last uint64
-	buf  []Message
 }
 
 func (s *inSink) Deliver(msgs []mesh.DataMsg) {
-	subs := s.t.subscribers(s.src.stream)
-	s.buf = s.buf[:0]
 	var lost uint64
 	for _, m := range msgs {
 		if s.last != 0 && m.Seq > s.last+1 {
 			lost += m.Seq - s.last - 1
 		}
 		s.last = m.Seq
-		s.buf = append(s.buf, Message{Seq: m.Seq, payload: m.Payload, src: s.src})
 	}
-	for _, sub := range subs {
+	for _, sub := range s.t.subscribers(s.src.stream) {
 		if lost > 0 {
 			sub.lost.Add(lost)
 		}
-		sub.push(s.buf)
+		sub.push(s.src, msgs)
 	}
 }
 

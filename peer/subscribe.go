@@ -3,6 +3,8 @@ package peer
 import (
 	"context"
 	"runtime"
+
+	"github.com/pyros-mesh/pyros/mesh"
 	"sync"
 	"sync/atomic"
 )
@@ -18,10 +20,12 @@ type Subscription struct {
 	name    string
 	handler func(Message)
 
-	mu    sync.Mutex
-	q     []Message
-	spare []Message
-	wake  chan struct{}
+	mu     sync.Mutex
+	q      []Message
+	spare  []Message
+	arenas [][]byte // payload copies of the messages in q; the last one is filled
+	free   [][]byte // arenas the handler is done with
+	wake   chan struct{}
 
 	received atomic.Uint64
 	dropped  atomic.Uint64
@@ -42,7 +46,8 @@ type SubscriptionStats struct {
 // Subscribe calls handler for every message of the stream name, from every
 // publisher, wherever and whenever they appear, until ctx ends or the
 // subscription is closed. A slow handler loses messages (counted in Stats)
-// rather than slowing publishers or other subscribers.
+// rather than slowing publishers or other subscribers. A Message's payload
+// is valid only while the handler runs.
 func (p *Peer) Subscribe(ctx context.Context, name string, handler func(Message)) (*Subscription, error) {
 	if err := validName(name); err != nil {
 		return nil, err
@@ -72,15 +77,22 @@ func (s *Subscription) Close() error {
 	return nil
 }
 
-// push queues messages for the handler without blocking.
-func (s *Subscription) push(msgs []Message) {
+// arenaSize is the size of the buffers subscriptions copy payloads into.
+const arenaSize = 256 << 10
+
+// push queues messages for the handler without blocking. Payloads are
+// copied (the link reuses its frame buffer), into arenas that are recycled
+// once the handler has seen their messages.
+func (s *Subscription) push(src *source, msgs []mesh.DataMsg) {
 	s.mu.Lock()
 	room := subQueueLimit - len(s.q)
 	if room < len(msgs) {
 		s.dropped.Add(uint64(len(msgs) - max(room, 0)))
 		msgs = msgs[:max(room, 0)]
 	}
-	s.q = append(s.q, msgs...)
+	for _, m := range msgs {
+		s.q = append(s.q, Message{Seq: m.Seq, payload: s.copyLocked(m.Payload), src: src})
+	}
 	busy := len(s.q) > subQueueLimit/4
 	s.mu.Unlock()
 	select {
@@ -92,6 +104,41 @@ func (s *Subscription) push(msgs []Message) {
 		// link reader (the caller) piles up more, which matters most
 		// when both share one processor.
 		runtime.Gosched()
+	}
+}
+
+// copyLocked copies b into the current arena. Callers hold mu.
+func (s *Subscription) copyLocked(b []byte) []byte {
+	n := len(s.arenas)
+	if n == 0 || cap(s.arenas[n-1])-len(s.arenas[n-1]) < len(b) {
+		s.arenas = append(s.arenas, s.arenaLocked(len(b)))
+		n++
+	}
+	a := s.arenas[n-1]
+	off := len(a)
+	a = append(a, b...)
+	s.arenas[n-1] = a
+	return a[off:len(a):len(a)]
+}
+
+// arenaLocked returns an empty arena for at least size bytes.
+func (s *Subscription) arenaLocked(size int) []byte {
+	if k := len(s.free); k > 0 && cap(s.free[k-1]) >= size {
+		a := s.free[k-1]
+		s.free = s.free[:k-1]
+		return a
+	}
+	return make([]byte, 0, max(size, arenaSize))
+}
+
+// recycle keeps arenas the handler is done with, up to eight of them.
+func (s *Subscription) recycle(arenas [][]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range arenas {
+		if len(s.free) < 8 && cap(a) == arenaSize {
+			s.free = append(s.free, a[:0])
+		}
 	}
 }
 
@@ -113,8 +160,8 @@ func (s *Subscription) run(ctx context.Context) {
 		case <-s.wake:
 		}
 		s.mu.Lock()
-		batch := s.q
-		s.q = s.spare[:0]
+		batch, arenas := s.q, s.arenas
+		s.q, s.arenas = s.spare[:0], nil
 		s.mu.Unlock()
 		for _, m := range batch {
 			if ctx.Err() != nil {
@@ -125,5 +172,6 @@ func (s *Subscription) run(ctx context.Context) {
 		s.received.Add(uint64(len(batch)))
 		clear(batch)
 		s.spare = batch
+		s.recycle(arenas)
 	}
 }
