@@ -69,7 +69,7 @@ func TestStreamAcrossPeersAnyOrder(t *testing.T) {
 	})
 	waitFor(t, 5*time.Second, "catalog lists both publishers and the subscriber", func() bool {
 		streams := ps[1].Streams()
-		return len(streams) == 1 && len(streams[0].Publishers) == 2 && len(streams[0].Subscribers) == 1
+		return len(streams) == 1 && len(streams[0].Publishers) == 2 && len(streams[0].Subscribers) == 1 && streams[0].Subscriptions == 1
 	})
 }
 

@@ -242,9 +242,10 @@ func (o *openings) end(pub *Publisher, name string) {
 
 // StreamInfo is a stream of the mesh with its publishers and subscribers.
 type StreamInfo struct {
-	Name        string   `json:"name"`
-	Publishers  []string `json:"publishers"`  // peers publishing it
-	Subscribers []string `json:"subscribers"` // peers subscribing to it
+	Name          string   `json:"name"`
+	Publishers    []string `json:"publishers"`    // peers publishing it
+	Subscribers   []string `json:"subscribers"`   // peers subscribing to it
+	Subscriptions int      `json:"subscriptions"` // subscriptions, all peers together
 }
 
 // Streams returns every stream of the mesh, by name.
@@ -263,6 +264,7 @@ func (p *Peer) Streams() []StreamInfo {
 			}
 			if e.Subs > 0 {
 				si.Subscribers = append(si.Subscribers, m.Name)
+				si.Subscriptions += e.Subs
 			}
 		}
 	}

@@ -33,9 +33,9 @@ func cmdStreams(args []string, out, errw io.Writer) int {
 		return printJSON(out, streams)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STREAM\tPUBLISHERS\tSUBSCRIBERS")
+	fmt.Fprintln(tw, "STREAM\tPUBLISHERS\tSUBSCRIBERS\tSUBSCRIPTIONS")
 	for _, s := range streams {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, strings.Join(s.Publishers, ","), strings.Join(s.Subscribers, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", s.Name, strings.Join(s.Publishers, ","), strings.Join(s.Subscribers, ","), s.Subscriptions)
 	}
 	tw.Flush()
 	return exitOK
