@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -135,6 +136,7 @@ func TestStreamSlowSubscriberDoesNotStallOthers(t *testing.T) {
 	defer r.Close()
 	slowCmd := exec.Command(peerBin, "echo", "load/values", "--stats")
 	slowCmd.Env = m.env()
+	slowCmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	slowCmd.Stdout = w
 	var slowErr strings.Builder
 	slowCmd.Stderr = &slowErr
