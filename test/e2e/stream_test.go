@@ -180,7 +180,15 @@ func TestStreamSlowSubscriberDoesNotStallOthers(t *testing.T) {
 			}
 		}
 	}()
-	slowCmd.Wait()
+	exited := make(chan struct{})
+	go func() { slowCmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		slowCmd.Process.Kill()
+		<-exited
+		t.Fatal("the slow subscriber did not exit on SIGINT")
+	}
 	s := statsRE.FindStringSubmatch(slowErr.String())
 	if s == nil {
 		t.Fatalf("slow subscriber printed no stats: %q", slowErr.String())
