@@ -21,6 +21,7 @@ const inlineHeadroom = 400
 // Discovery is a member of a mesh: it tracks the live members and replicates
 // each member's state document to all others. It is safe for concurrent use.
 type Discovery struct {
+	seedRounds atomic.Uint64 // rounds over the seeds made so far
 	name       string
 	logger     *slog.Logger
 	ml         *memberlist.Memberlist

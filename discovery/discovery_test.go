@@ -218,7 +218,12 @@ func TestJoinErrorsAndSeedRetry(t *testing.T) {
 	seedPort := freePort(t)
 	seed := net.JoinHostPort("127.0.0.1", strconv.Itoa(seedPort))
 	b := newNode(t, "b", withJoin(dead, seed))
-	time.Sleep(300 * time.Millisecond) // let b fail at least once
+	waitFor(t, 5*time.Second, "b failing to reach its seeds", func() error {
+		if b.seedRounds.Load() < 2 {
+			return errors.New("fewer than two rounds over the seeds")
+		}
+		return nil
+	})
 	if n := len(b.Members()); n != 1 {
 		t.Fatalf("b has %d members before its seed is up", n)
 	}

@@ -92,6 +92,7 @@ func (d *Discovery) seedLoop() {
 // joinSeeds makes one round over the seeds and reports whether any was
 // joined.
 func (d *Discovery) joinSeeds() bool {
+	d.seedRounds.Add(1)
 	addrs := d.seeds
 	if d.registry != nil {
 		addrs = append(addrs[:len(addrs):len(addrs)], d.registry.peers()...)

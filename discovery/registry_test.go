@@ -16,7 +16,7 @@ func TestRegistryDiscovery(t *testing.T) {
 	// An entry left behind by a process that has exited.
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
-		t.Skipf("cannot run a child process: %v", err)
+		t.Fatalf("cannot run a child process: %v", err)
 	}
 	stale := filepath.Join(dir, "ghost.json")
 	writeJSON(t, stale, registryEntry{Name: "ghost", Addr: "127.0.0.1:1", PID: cmd.ProcessState.Pid()})

@@ -250,7 +250,6 @@ type StreamInfo struct {
 
 // Streams returns every stream of the mesh, by name.
 func (p *Peer) Streams() []StreamInfo {
-	p.cat.rebuild()
 	byName := map[string]*StreamInfo{}
 	for _, m := range p.Members() {
 		for name, e := range m.Streams {

@@ -81,7 +81,18 @@ func TestSIGKILLProviderUnderLoad(t *testing.T) {
 		return !slices.Contains(providers(c, "e2e/record"), victim.name)
 	})
 	t.Logf("victim removed from the caller's catalog %v after SIGKILL", gone)
-	time.Sleep(300 * time.Millisecond) // keep the load running past the change
+	changed := time.Now()
+	waitFor(t, 5*time.Second, "100 calls succeeding after the catalog changed", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, o := range results {
+			if o.err == nil && o.start.After(changed) {
+				n++
+			}
+		}
+		return n >= 100
+	})
 	stop()
 	wg.Wait()
 

@@ -48,8 +48,15 @@ func (s *tickSink) from(name string) []int {
 func TestStreamPublisherRestartAndLateSubscriber(t *testing.T) {
 	m := newMesh(t)
 	pub := m.startPeer("ticker", "--demo") // publishes demo/ticks at 10 Hz
-	time.Sleep(300 * time.Millisecond)     // the publisher runs before anyone subscribes
 	c := m.peer("watcher")
+	waitFor(t, 10*time.Second, "the publisher in the catalog before anyone subscribes", func() bool {
+		for _, s := range c.Streams() {
+			if s.Name == "demo/ticks" && len(s.Publishers) == 1 {
+				return true
+			}
+		}
+		return false
+	})
 	var sink tickSink
 	sub, err := c.Subscribe(context.Background(), "demo/ticks", sink.handle)
 	if err != nil {
