@@ -93,3 +93,20 @@ func (p *Peer) choose(service string, tried map[string]bool) (string, bool) {
 	}
 	return p.sel.pick(provs, tried)
 }
+
+// callPeer calls service on the named peer, msgpack both ways: the mesh's
+// own protocols use it.
+func (p *Peer) callPeer(ctx context.Context, name, service string, req, resp any) error {
+	payload, err := wire.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("peer: encode request for %s: %w", service, err)
+	}
+	rep, err := p.callOne(ctx, name, mesh.Request{Service: service, Codec: wire.Name(), Payload: payload})
+	if err != nil {
+		return err
+	}
+	if err := wire.Unmarshal(rep.Payload, resp); err != nil {
+		return fmt.Errorf("peer: decode reply of %s: %w", service, err)
+	}
+	return nil
+}

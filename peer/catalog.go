@@ -19,12 +19,23 @@ var wire = codec.NewMsgpack()
 type meta struct {
 	Version   string         `msgpack:"v"`
 	Endpoints mesh.Endpoints `msgpack:"e"`
+	Session   string         `msgpack:"s,omitempty"` // this incarnation of the peer
+	Raft      string         `msgpack:"r,omitempty"` // raft address of a state server
 }
 
 // catalog is what a member provides; it can be large, and changes.
 type catalog struct {
 	Services []string             `msgpack:"s"`
 	Streams  map[string]StreamUse `msgpack:"t"`
+	State    *serverState         `msgpack:"st,omitempty"`
+}
+
+// serverState is what a state server tells the mesh about itself.
+type serverState struct {
+	Expect int    `msgpack:"x"`
+	Joined bool   `msgpack:"j"`
+	Leader bool   `msgpack:"l"`
+	Term   uint64 `msgpack:"t"`
 }
 
 // StreamUse counts a member's publishers and subscriptions of a stream.
@@ -33,8 +44,9 @@ type StreamUse struct {
 	Subs int `msgpack:"s" json:"subscriptions"`
 }
 
-func encodeMeta(eps mesh.Endpoints) ([]byte, error) {
-	b, err := wire.Marshal(meta{Version: Version, Endpoints: eps})
+func encodeMeta(md meta) ([]byte, error) {
+	md.Version = Version
+	b, err := wire.Marshal(md)
 	if err != nil {
 		return nil, fmt.Errorf("peer: encode metadata: %w", err)
 	}
@@ -49,7 +61,13 @@ type Member struct {
 	Endpoints mesh.Endpoints       `json:"endpoints"`
 	Services  []string             `json:"services"`
 	Streams   map[string]StreamUse `json:"streams,omitempty"`
-	Self      bool                 `json:"self,omitempty"`
+	// Role is "leader" or "server" for state servers, "" for the others.
+	Role string `json:"role,omitempty"`
+	Self bool   `json:"self,omitempty"`
+
+	session string
+	raft    string
+	state   *serverState
 }
 
 // Service is a service name and the members that provide it.
@@ -64,11 +82,14 @@ func decodeMember(m discovery.Member) Member {
 	out := Member{Name: m.Name, Addr: m.Addr}
 	var md meta
 	if err := wire.Unmarshal(m.Meta, &md); err == nil {
-		out.Version, out.Endpoints = md.Version, md.Endpoints
+		out.Version, out.Endpoints, out.session, out.raft = md.Version, md.Endpoints, md.Session, md.Raft
 	}
 	var c catalog
 	if len(m.State) > 0 && wire.Unmarshal(m.State, &c) == nil {
 		out.Services, out.Streams = c.Services, c.Streams
+		if out.raft != "" && c.State != nil {
+			out.state, out.Role = c.State, "server"
+		}
 	}
 	return out
 }
@@ -81,6 +102,7 @@ type catalogIndex struct {
 	members     map[string]Member
 	providers   map[string][]string
 	subscribers map[string][]string
+	leader      string // the state leader with the highest term
 }
 
 func newCatalogIndex(d *discovery.Discovery) *catalogIndex {
@@ -93,9 +115,13 @@ func (c *catalogIndex) rebuild() {
 	members := make(map[string]Member)
 	providers := make(map[string][]string)
 	subscribers := make(map[string][]string)
+	leader, term := "", uint64(0)
 	for _, dm := range c.disc.Members() {
 		m := decodeMember(dm)
 		members[m.Name] = m
+		if m.state != nil && m.state.Leader && m.state.Term >= term {
+			leader, term = m.Name, m.state.Term
+		}
 		for _, s := range m.Services {
 			providers[s] = append(providers[s], m.Name)
 		}
@@ -105,8 +131,12 @@ func (c *catalogIndex) rebuild() {
 			}
 		}
 	}
+	if m, ok := members[leader]; ok {
+		m.Role = "leader"
+		members[leader] = m
+	}
 	c.mu.Lock()
-	c.members, c.providers, c.subscribers = members, providers, subscribers
+	c.members, c.providers, c.subscribers, c.leader = members, providers, subscribers, leader
 	c.mu.Unlock()
 }
 
@@ -172,7 +202,7 @@ func (p *Peer) publishCatalog() {
 	}
 	p.mu.RUnlock()
 	sort.Strings(names)
-	b, err := wire.Marshal(catalog{Services: names, Streams: p.streams.catalog()})
+	b, err := wire.Marshal(catalog{Services: names, Streams: p.streams.catalog(), State: p.serverState()})
 	if err != nil {
 		p.log.Error("encode catalog", "err", err)
 		return

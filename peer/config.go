@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/memberlist"
 
 	"github.com/pyros-mesh/pyros/codec"
+	"github.com/pyros-mesh/pyros/consensus"
 	"github.com/pyros-mesh/pyros/discovery"
 )
 
@@ -54,6 +55,20 @@ type Config struct {
 	Codecs *codec.Registry
 	// MaxMessageSize bounds one payload, in bytes. Default 16 MiB.
 	MaxMessageSize int
+	// DataDir makes this peer a state server: it keeps a replica of the
+	// shared state there and takes part in raft. Peers without one are
+	// clients of the state. The directory remembers the peer's name, which
+	// becomes the default Name.
+	DataDir string
+	// BootstrapExpect is how many state servers must be present before the
+	// state is first formed. Default 3; 1 for a single-server mesh.
+	BootstrapExpect int
+	// StateGrace is how long a state server may be gone before the leader
+	// gives its vote to another server. Default 10 s.
+	StateGrace time.Duration
+	// SessionGrace is how long a peer may be gone before its Ephemeral keys
+	// are removed. Default 2 s.
+	SessionGrace time.Duration
 	// DownFor is how long a provider that could not be reached is skipped
 	// by calls, unless discovery reports it again. Default 2 s.
 	DownFor time.Duration
@@ -62,8 +77,18 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() error {
+	if c.Name == "" && c.DataDir != "" {
+		name, err := consensus.StoredName(c.DataDir)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		c.Name = name
+	}
 	if c.Name == "" {
 		c.Name = DefaultName()
+	}
+	if c.BootstrapExpect == 0 {
+		c.BootstrapExpect = 3
 	}
 	if c.Bind == "" {
 		c.Bind = "127.0.0.1:0"

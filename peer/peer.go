@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pyros-mesh/pyros/codec"
+	"github.com/pyros-mesh/pyros/consensus"
 	"github.com/pyros-mesh/pyros/discovery"
 	"github.com/pyros-mesh/pyros/mesh"
 )
@@ -36,6 +37,11 @@ type Peer struct {
 	streams *streamTable
 	opening openings
 
+	server  *consensus.Server // nil unless this peer is a state server
+	session string            // this incarnation: its Ephemeral keys vanish with it
+	state   *State
+	started chan struct{}     // closed once discovery is up
+
 	done      chan struct{} // closed by Close
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -57,7 +63,10 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 		ev:       newFanout(),
 		streams:  newStreamTable(),
 		done:     make(chan struct{}),
+		session:  newSession(cfg.Name),
+		started:  make(chan struct{}),
 	}
+	p.state = newState(p)
 	p.codec, _ = cfg.Codecs.Lookup(cfg.Codec)
 	if err := p.start(ctx); err != nil {
 		return nil, err
@@ -88,8 +97,17 @@ func (p *Peer) start(ctx context.Context) error {
 	}
 	p.node.Handle(p.serve)
 	p.node.HandleStreams(p.streamSink)
-	meta, err := encodeMeta(p.node.Endpoints())
+	if err := p.openServer(host); err != nil {
+		p.node.Close()
+		return err
+	}
+	md := meta{Endpoints: p.node.Endpoints(), Session: p.session}
+	if p.server != nil {
+		md.Raft = p.server.Addr()
+	}
+	meta, err := encodeMeta(md)
 	if err != nil {
+		p.closeServer()
 		p.node.Close()
 		return err
 	}
@@ -107,10 +125,12 @@ func (p *Peer) start(ctx context.Context) error {
 		Logger:           p.log.With("component", "discovery"),
 	})
 	if err != nil {
+		p.closeServer()
 		p.node.Close()
 		return fmt.Errorf("peer: %w", err)
 	}
 	p.cat = newCatalogIndex(p.disc)
+	close(p.started)
 	p.publishCatalog()
 	p.wg.Add(2)
 	go p.eventLoop()
@@ -171,10 +191,12 @@ func (p *Peer) Codecs() *codec.Registry { return p.cfg.Codecs }
 // closes every link and waits for all goroutines. It is idempotent.
 func (p *Peer) Close() error {
 	p.closeOnce.Do(func() {
+		p.state.release()
 		p.mu.Lock()
 		p.closed = true
 		p.mu.Unlock()
 		close(p.done)
+		p.closeServer()
 		p.disc.Close() // leave first: others stop choosing us
 		p.node.Close()
 		p.wg.Wait()
@@ -187,4 +209,10 @@ func (p *Peer) isClosed() bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.closed
+}
+
+func (p *Peer) closeServer() {
+	if p.server != nil {
+		p.server.Close()
+	}
 }

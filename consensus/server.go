@@ -1,0 +1,289 @@
+package consensus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+)
+
+// Server is one state server: a raft member with a durable log, serving
+// the replicated Store.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store *Store
+	raft  *raft.Raft
+	trans *raft.NetworkTransport
+	bolt  *raftboltdb.BoltStore
+
+	joined    atomic.Bool
+	readyTerm atomic.Uint64 // the term whose leader has applied its whole log
+	claims    claims
+
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Open starts a server on its data directory. A directory that belongs to
+// another name is refused.
+func Open(cfg Config) (*Server, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("consensus: %w", err)
+	}
+	id, err := readIdentity(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if id.Name != "" && id.Name != cfg.Name {
+		return nil, fmt.Errorf("%w: %s belongs to server %q, not %q", ErrConfig, cfg.Dir, id.Name, cfg.Name)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: NewStore(cfg.MaxEvents), done: make(chan struct{})}
+	if err := s.openRaft(id); err != nil {
+		return nil, err
+	}
+	s.wg.Add(2)
+	go s.statusLoop()
+	go s.manageLoop()
+	return s, nil
+}
+
+func (s *Server) openRaft(id identity) (err error) {
+	if s.trans, id.Port, err = listen(s.cfg, id.Port, s.log); err != nil {
+		return err
+	}
+	id.Name = s.cfg.Name
+	if err = writeIdentity(s.cfg.Dir, id); err != nil {
+		s.trans.Close()
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.trans.Close()
+			if s.bolt != nil {
+				s.bolt.Close()
+			}
+		}
+	}()
+	if s.bolt, err = raftboltdb.NewBoltStore(filepath.Join(s.cfg.Dir, "raft.db")); err != nil {
+		return fmt.Errorf("consensus: open log: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(s.cfg.Dir, 2, newHCLog(s.log))
+	if err != nil {
+		return fmt.Errorf("consensus: open snapshots: %w", err)
+	}
+	has, err := raft.HasExistingState(s.bolt, s.bolt, snaps)
+	if err != nil {
+		return fmt.Errorf("consensus: %w", err)
+	}
+	s.joined.Store(has)
+	if s.raft, err = raft.NewRaft(s.raftConfig(), &fsm{s.store}, s.bolt, s.bolt, snaps, s.trans); err != nil {
+		return fmt.Errorf("consensus: start raft: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) raftConfig() *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(s.cfg.Name)
+	rc.HeartbeatTimeout = heartbeatTimeout
+	rc.ElectionTimeout = electionTimeout
+	rc.LeaderLeaseTimeout = leaderLease
+	rc.Logger = newHCLog(s.log)
+	return rc
+}
+
+// listen opens the raft transport, on the remembered port if it is free.
+func listen(cfg Config, port int, log *slog.Logger) (*raft.NetworkTransport, int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(port)))
+	if err != nil && port != 0 {
+		ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, "0"))
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("consensus: raft transport on %s: %w", cfg.Bind, err)
+	}
+	got := ln.Addr().(*net.TCPAddr).Port
+	adv := &net.TCPAddr{IP: net.ParseIP(cfg.Advertise), Port: got}
+	if adv.IP == nil || adv.IP.IsUnspecified() {
+		ln.Close()
+		return nil, 0, fmt.Errorf("%w: advertise %q is not a reachable IP address", ErrConfig, cfg.Advertise)
+	}
+	t := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  &tcpLayer{Listener: ln, adv: adv},
+		MaxPool: 3,
+		Timeout: 10 * time.Second,
+		Logger:  newHCLog(log),
+	})
+	return t, got, nil
+}
+
+// tcpLayer carries raft's transport over tcp.
+type tcpLayer struct {
+	net.Listener
+	adv net.Addr
+}
+
+func (l *tcpLayer) Addr() net.Addr { return l.adv }
+
+func (l *tcpLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	return net.DialTimeout("tcp", string(addr), timeout)
+}
+
+// Addr returns the raft transport address.
+func (s *Server) Addr() string { return string(s.trans.LocalAddr()) }
+
+// Store returns the server's replica of the state. Reading it directly is
+// a stale read: it may lag the leader.
+func (s *Server) Store() *Store { return s.store }
+
+// Close shuts raft down and waits for the server's goroutines. It is
+// idempotent. The data directory keeps the server's state for a restart.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.wg.Wait()
+		if s.raft.State() == raft.Leader {
+			// hand over rather than leave the others to time out
+			if err := s.raft.LeadershipTransfer().Error(); err != nil {
+				s.log.Debug("leadership transfer", "err", err)
+			}
+		}
+		if err := s.raft.Shutdown().Error(); err != nil {
+			s.log.Warn("raft shutdown", "err", err)
+		}
+		s.trans.Close()
+		s.bolt.Close()
+	})
+	return nil
+}
+
+// Status is what a server tells the mesh about itself.
+type Status struct {
+	Joined bool   // part of a cluster
+	Leader bool   // this server leads
+	Term   uint64 // its current raft term
+	// LeaderName is the leader this server knows ("" if none).
+	LeaderName string
+}
+
+// Status returns the server's view of the cluster.
+func (s *Server) Status() Status {
+	_, lid := s.raft.LeaderWithID()
+	return Status{
+		Joined:     s.joined.Load(),
+		Leader:     s.raft.State() == raft.Leader,
+		Term:       s.raft.CurrentTerm(),
+		LeaderName: string(lid),
+	}
+}
+
+// statusLoop tells OnChange when the status changes.
+func (s *Server) statusLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	var last Status
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		if !s.joined.Load() && s.inCluster() {
+			s.joined.Store(true)
+		}
+		if st := s.Status(); st != last {
+			last = st
+			s.cfg.OnChange()
+		}
+	}
+}
+
+// inCluster reports whether the raft configuration has any server.
+func (s *Server) inCluster() bool {
+	f := s.raft.GetConfiguration()
+	return f.Error() == nil && len(f.Configuration().Servers) > 0
+}
+
+// Apply replicates c through the leader, which must be this server, and
+// returns its result. An error other than ErrNotLeader (with certainty
+// that c was not applied) leaves the outcome unknown: retry with the same
+// Client and Seq to learn it.
+func (s *Server) Apply(ctx context.Context, c Command) (Result, error) {
+	b, err := c.Encode()
+	if err != nil {
+		return Result{}, err
+	}
+	if s.raft.State() != raft.Leader {
+		return Result{}, s.notLeader()
+	}
+	f := s.raft.Apply(b, timeoutOf(ctx))
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return Result{}, s.notLeader()
+		}
+		return Result{}, fmt.Errorf("consensus: apply: %w", err)
+	}
+	switch r := f.Response().(type) {
+	case Result:
+		return r, nil
+	case error:
+		return Result{}, r
+	default:
+		return Result{}, fmt.Errorf("consensus: apply: unexpected response %T", r)
+	}
+}
+
+// Linearize returns once this server is sure it leads and its store holds
+// every write acknowledged before the call: a read of the store that
+// follows is linearizable.
+func (s *Server) Linearize(ctx context.Context) error {
+	if s.raft.State() != raft.Leader {
+		return s.notLeader()
+	}
+	term := s.raft.CurrentTerm()
+	if s.readyTerm.Load() != term {
+		if err := s.raft.Barrier(timeoutOf(ctx)).Error(); err != nil {
+			return fmt.Errorf("%w: %w", ErrNotLeader, err)
+		}
+		s.readyTerm.Store(term)
+	}
+	if err := s.raft.VerifyLeader().Error(); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotLeader, err)
+	}
+	return nil
+}
+
+func (s *Server) notLeader() error {
+	if _, id := s.raft.LeaderWithID(); id != "" {
+		return fmt.Errorf("%w: the leader is %s", ErrNotLeader, id)
+	}
+	return ErrNoLeader
+}
+
+// ApplyRaw hands an encoded command straight to raft: the baseline that
+// benchmarks compare with.
+func (s *Server) ApplyRaw(b []byte) error {
+	return s.raft.Apply(b, applyTimeout).Error()
+}
+
+func timeoutOf(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), time.Millisecond)
+	}
+	return applyTimeout
+}

@@ -1,0 +1,133 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/pyros-mesh/pyros/discovery"
+)
+
+// stateMesh starts servers state servers and clients clients on loopback,
+// all joining the first, and waits for a leader.
+func startStateMesh(t testing.TB, servers, clients int) []*Peer {
+	t.Helper()
+	var peers []*Peer
+	for i := range servers + clients {
+		cfg := Config{
+			Name:   fmt.Sprintf("p%d", i),
+			Gossip: discovery.LocalConfig(),
+			IPCDir: t.TempDir(),
+			Logger: slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		}
+		if i < servers {
+			cfg.DataDir, cfg.BootstrapExpect = t.TempDir(), servers
+		}
+		if i > 0 {
+			cfg.Join = []string{peers[0].Addr()}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		p, err := New(ctx, cfg)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		peers = append(peers, p)
+	}
+	waitFor(t, 15*time.Second, "a state leader everyone knows", func() bool {
+		for _, p := range peers {
+			if leaderOf(p) == "" {
+				return false
+			}
+		}
+		return true
+	})
+	return peers
+}
+
+func leaderOf(p *Peer) string {
+	for _, m := range p.Members() {
+		if m.Role == "leader" {
+			return m.Name
+		}
+	}
+	return ""
+}
+
+func TestStateFromAnyPeer(t *testing.T) {
+	peers := startStateMesh(t, 3, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	client := peers[3]
+	rev, err := client.State().Put(ctx, "config/speed", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range peers {
+		e, err := p.State().Get(ctx, "config/speed")
+		var v int
+		if err != nil || e.Decode(&v) != nil || v != 3 || e.Rev != rev {
+			t.Fatalf("%s: get %+v %v", p.Name(), e, err)
+		}
+	}
+	if _, err := client.State().Get(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing key: %v", err)
+	}
+	if _, err := peers[1].State().CompareAndSwap(ctx, "config/speed", rev-1, 4); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale cas: %v", err)
+	}
+	rev2, err := peers[2].State().CompareAndSwap(ctx, "config/speed", rev, 4)
+	if err != nil || rev2 <= rev {
+		t.Fatalf("cas: %d %v", rev2, err)
+	}
+	if _, err := client.State().Put(ctx, "config/name", "robot"); err != nil {
+		t.Fatal(err)
+	}
+	es, _, err := client.State().List(ctx, "config/")
+	if err != nil || len(es) != 2 {
+		t.Fatalf("list: %+v %v", es, err)
+	}
+	waitFor(t, 5*time.Second, "a stale read that catches up", func() bool {
+		es, _, err := client.State().List(ctx, "config/", Stale())
+		return err == nil && len(es) == 2
+	})
+	ok, err := client.State().Delete(ctx, "config/name")
+	if err != nil || !ok {
+		t.Fatalf("delete: %v %v", ok, err)
+	}
+}
+
+func TestStateWatchAndEphemeral(t *testing.T) {
+	peers := startStateMesh(t, 3, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w, err := peers[4].State().Watch(ctx, "presence/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	owner := peers[3]
+	if _, err := owner.State().Put(ctx, "presence/"+owner.Name(), "here", Ephemeral()); err != nil {
+		t.Fatal(err)
+	}
+	next := func() Change {
+		select {
+		case c := <-w.Changes():
+			return c
+		case <-ctx.Done():
+			t.Fatal("no change")
+		}
+		return Change{}
+	}
+	if c := next(); c.Type != ChangePut || c.Entry.Key != "presence/p3" {
+		t.Fatalf("put: %+v", c)
+	}
+	owner.Close()
+	if c := next(); c.Type != ChangeDelete || c.Entry.Key != "presence/p3" {
+		t.Fatalf("delete on close: %+v", c)
+	}
+}
