@@ -40,7 +40,7 @@ type Peer struct {
 	server  *consensus.Server // nil unless this peer is a state server
 	session string            // this incarnation: its Ephemeral keys vanish with it
 	state   *State
-	started chan struct{}     // closed once discovery is up
+	started chan struct{} // closed once discovery is up
 
 	done      chan struct{} // closed by Close
 	wg        sync.WaitGroup

@@ -135,4 +135,3 @@ func (w *Watcher) deliver(ctx context.Context, rep stateReply) bool {
 	w.next = max(w.next, rep.Rev+1)
 	return true
 }
-
