@@ -55,10 +55,14 @@ func cmdMembers(args []string, out, errw io.Writer) int {
 		return printJSON(out, members)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tGOSSIP\tLINKS\tSERVICES")
+	fmt.Fprintln(tw, "NAME\tSTATE\tGOSSIP\tLINKS\tSERVICES")
 	for _, m := range members {
 		links := strings.TrimSpace(m.Endpoints.TCP + " " + m.Endpoints.IPC)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", m.Name, m.Addr, links, len(m.Services))
+		role := m.Role
+		if role == "" {
+			role = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", m.Name, role, m.Addr, links, len(m.Services))
 	}
 	tw.Flush()
 	return exitOK

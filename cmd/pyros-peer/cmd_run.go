@@ -14,9 +14,10 @@ import (
 )
 
 func cmdRun(args []string, out, errw io.Writer) int {
-	fs := newFlagSet("run", "[--demo] [peer flags]", "Run a long-lived peer until SIGINT or SIGTERM.")
+	fs := newFlagSet("run", "[--demo] [--data DIR [--bootstrap-expect N]] [peer flags]", "Run a long-lived peer until SIGINT or SIGTERM.")
 	var pf peerFlags
 	pf.register(fs)
+	pf.registerServer(fs)
 	demo := fs.Bool("demo", false, "provide the demo services demo/echo, demo/add, demo/whoami, demo/sleep and demo/fail,\nand publish demo/ticks (a counter, 10 per second)")
 	if _, code, ok := parse(fs, args, errw, 0, 0); !ok {
 		return code
@@ -47,7 +48,11 @@ func cmdRun(args []string, out, errw io.Writer) int {
 		defer func() { <-ticks }()
 	}
 	eps := p.Endpoints()
-	fmt.Fprintf(out, "peer %s ready: gossip %s, links %s %s\n", p.Name(), p.Addr(), eps.TCP, eps.IPC)
+	role := ""
+	if pf.data != "" {
+		role = fmt.Sprintf(", state server (data %s)", pf.data)
+	}
+	fmt.Fprintf(out, "peer %s ready: gossip %s, links %s %s%s\n", p.Name(), p.Addr(), eps.TCP, eps.IPC, role)
 	<-ctx.Done()
 	fmt.Fprintf(out, "peer %s leaving\n", p.Name())
 	return exitOK

@@ -20,6 +20,14 @@ func version() string { return peer.Version }
 type peerFlags struct {
 	name, bind, advertise, join, registry, gossip, logLevel string
 	noRegistry, noIPC                                       bool
+	data                                                    string // run only
+	expect                                                  int    // run only
+}
+
+// registerServer adds the flags that make a long-lived peer a state server.
+func (f *peerFlags) registerServer(fs *flag.FlagSet) {
+	fs.StringVar(&f.data, "data", "", "keep a replica of the shared state in DIR: this peer becomes a state server")
+	fs.IntVar(&f.expect, "bootstrap-expect", 3, "state servers to wait for before forming the shared state (1: a single server)")
 }
 
 func (f *peerFlags) register(fs *flag.FlagSet) {
@@ -37,7 +45,11 @@ func (f *peerFlags) register(fs *flag.FlagSet) {
 // config turns the flags into a peer configuration. Short-lived peers
 // (queries) read the registry but do not register in it.
 func (f *peerFlags) config(errw io.Writer, longLived bool) (peer.Config, error) {
-	cfg := peer.Config{Name: f.name, Bind: f.bind, Advertise: f.advertise, DisableIPC: f.noIPC}
+	cfg := peer.Config{Name: f.name, Bind: f.bind, Advertise: f.advertise, DisableIPC: f.noIPC,
+		DataDir: f.data, BootstrapExpect: f.expect}
+	if f.data != "" && f.expect < 1 {
+		return cfg, fmt.Errorf("--bootstrap-expect must be 1 or more, not %d", f.expect)
+	}
 	if f.join != "" {
 		for _, a := range strings.Split(f.join, ",") {
 			if a = strings.TrimSpace(a); a != "" {

@@ -30,6 +30,7 @@ func verbs() []verb {
 		{"members", "[--json] [peer flags]", "list the mesh's members, their addresses and endpoints", cmdMembers},
 		{"services", "[--json] [peer flags]", "list the mesh's services and their providers", cmdServices},
 		{"call", "SERVICE [JSON] [--timeout 5s] [peer flags]", "call a service and print its result as JSON", cmdCall},
+		{"state", stateUsage, "read, change and watch the shared state", cmdState},
 		{"streams", "[--json] [peer flags]", "list the mesh's streams, their publishers and subscribers", cmdStreams},
 		{"pub", "STREAM JSON [--rate HZ] [--count N]", "publish a JSON value on a stream", cmdPub},
 		{"echo", "STREAM [--count N] [--timeout D] [--json]", "print a stream's values, one JSON value per line", cmdEcho},
