@@ -68,7 +68,8 @@ func TestParseLogLine(t *testing.T) {
 		"[DEBUG] memberlist: Stream connection from=x\n": {slog.LevelDebug, "Stream connection from=x"},
 		"[INFO] memberlist: Marking b as failed\n":       {slog.LevelInfo, "Marking b as failed"},
 		"[WARN] memberlist: Refuting\n":                  {slog.LevelWarn, "Refuting"},
-		"[ERR] memberlist: Failed to send\n":             {slog.LevelError, "Failed to send"},
+		"[ERR] memberlist: Failed to send\n":             {slog.LevelWarn, "Failed to send"},
+		"[ERR] memberlist: Failed to shut down\n":        {slog.LevelError, "Failed to shut down"},
 		"[ERROR] memberlist: Failed to compress\n":       {slog.LevelError, "Failed to compress"},
 		"Err: Could not set the deadline\n":              {slog.LevelInfo, "Err: Could not set the deadline"},
 	} {

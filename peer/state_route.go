@@ -24,10 +24,14 @@ type localFunc func(ctx context.Context) (stateReply, error)
 func (s *State) leaderCall(ctx context.Context, svc string, req any, local localFunc) (stateReply, error) {
 	avoid := make(map[string]bool)
 	wait := 5 * time.Millisecond
+	began := time.Now()
 	for {
 		name, err := s.pickLeader(avoid)
 		if err != nil {
-			return stateReply{}, err
+			if err = waitForServer(ctx, began, err); err != nil {
+				return stateReply{}, err
+			}
+			continue
 		}
 		if name == "" { // every server failed or knows no leader: wait a little
 			clear(avoid)
@@ -63,10 +67,14 @@ func (s *State) anyCall(ctx context.Context, svc string, req any, local localFun
 		return local(ctx)
 	}
 	avoid := make(map[string]bool)
+	began := time.Now()
 	for {
 		name, err := s.pickAny(avoid)
 		if err != nil {
-			return stateReply{}, err
+			if err = waitForServer(ctx, began, err); err != nil {
+				return stateReply{}, err
+			}
+			continue
 		}
 		if name == "" {
 			clear(avoid)
@@ -81,6 +89,17 @@ func (s *State) anyCall(ctx context.Context, svc string, req any, local localFun
 		}
 		avoid[name] = true
 	}
+}
+
+// noServerWait is how long a call waits for a state server to appear in
+// the catalog (which a peer that just joined may not have in full yet).
+const noServerWait = time.Second
+
+func waitForServer(ctx context.Context, began time.Time, err error) error {
+	if time.Since(began) >= noServerWait {
+		return err
+	}
+	return sleep(ctx, 20*time.Millisecond)
 }
 
 // retryServer reports whether another server may answer a request that

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -18,7 +19,7 @@ import (
 )
 
 func cmdDemo(args []string, out, errw io.Writer) int {
-	fs := newFlagSet("demo", "", "Start a local mesh of three peer processes and narrate discovery, calls,\na SIGKILL of one peer and the failover, then stop everything.")
+	fs := newFlagSet("demo", "", "Start a local mesh of three peer processes and narrate discovery, calls,\nthe shared state through a SIGKILL of its leader, a SIGKILL of one peer\nand the failover, then stop everything.")
 	if _, code, ok := parse(fs, args, errw, 0, 0); !ok {
 		return code
 	}
@@ -60,6 +61,9 @@ func (d *demo) run() error {
 	if err := d.calls(); err != nil {
 		return err
 	}
+	if err := d.sharedState(); err != nil {
+		return err
+	}
 	if err := d.failover("demo-b"); err != nil {
 		return err
 	}
@@ -69,8 +73,9 @@ func (d *demo) run() error {
 	d.say("")
 	d.say("-> stopping the mesh (SIGTERM: peers leave gracefully)")
 	d.stop()
-	d.say("   done: the mesh found itself, served calls by name, survived losing a peer")
-	d.say("   and picked up a restarted publisher, with no broker and no endpoint configured.")
+	d.say("   done: the mesh found itself, served calls by name, kept its shared state through")
+	d.say("   the loss of its leader, survived losing a peer and picked up a restarted publisher,")
+	d.say("   with no broker and no endpoint configured.")
 	return nil
 }
 
@@ -80,7 +85,9 @@ func (d *demo) startPeers(names ...string) error {
 	if err != nil {
 		return err
 	}
-	d.children = make(map[string]*exec.Cmd)
+	if d.children == nil {
+		d.children = make(map[string]*exec.Cmd)
+	}
 	what := "a separate process"
 	if len(names) > 1 {
 		what = "separate processes"
@@ -88,7 +95,8 @@ func (d *demo) startPeers(names ...string) error {
 	d.say("   starting %s as %s (pyros-peer run --demo)", strings.Join(names, ", "), what)
 	for _, name := range names {
 		cmd := exec.Command(self, "run", "--demo", "--name", name, "--bind", "127.0.0.1:0",
-			"--gossip", "local", "--registry", d.dir, "--log-level", "error")
+			"--gossip", "local", "--registry", d.dir, "--log-level", "error",
+			"--data", filepath.Join(d.dir, "state", name), "--bootstrap-expect", "3")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		cmd.Stderr = os.Stderr
 		stdout, err := cmd.StdoutPipe()

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/go-zeromq/zmq4"
 
@@ -23,6 +24,8 @@ func runRole(role string) int {
 		err = runRecorder()
 	case "zmq4-echo":
 		err = runZMQ4Echo()
+	case "state-owner":
+		err = runStateOwner()
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
@@ -93,6 +96,31 @@ func runZMQ4Echo() error {
 			}
 		}
 	}()
+	<-ctx.Done()
+	return nil
+}
+
+// runStateOwner writes presence/NAME as an Ephemeral key, says ready and
+// waits: the key must vanish when the process dies.
+func runStateOwner() error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	p, err := peer.New(ctx, peer.Config{
+		Name:        os.Getenv("PYROS_E2E_NAME"),
+		RegistryDir: os.Getenv("PYROS_REGISTRY"),
+		Gossip:      discovery.LocalConfig(),
+		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := p.State().Put(wctx, "presence/"+p.Name(), "here", peer.Ephemeral()); err != nil {
+		return err
+	}
+	fmt.Println("ready")
 	<-ctx.Done()
 	return nil
 }
