@@ -63,10 +63,11 @@ type Member struct {
 	Streams   map[string]StreamUse `json:"streams,omitempty"`
 	// Role is "leader" or "server" for state servers, "" for the others.
 	Role string `json:"role,omitempty"`
+	// Raft is a state server's raft transport address.
+	Raft string `json:"raft,omitempty"`
 	Self bool   `json:"self,omitempty"`
 
 	session string
-	raft    string
 	state   *serverState
 }
 
@@ -82,12 +83,12 @@ func decodeMember(m discovery.Member) Member {
 	out := Member{Name: m.Name, Addr: m.Addr}
 	var md meta
 	if err := wire.Unmarshal(m.Meta, &md); err == nil {
-		out.Version, out.Endpoints, out.session, out.raft = md.Version, md.Endpoints, md.Session, md.Raft
+		out.Version, out.Endpoints, out.session, out.Raft = md.Version, md.Endpoints, md.Session, md.Raft
 	}
 	var c catalog
 	if len(m.State) > 0 && wire.Unmarshal(m.State, &c) == nil {
 		out.Services, out.Streams = c.Services, c.Streams
-		if out.raft != "" && c.State != nil {
+		if out.Raft != "" && c.State != nil {
 			out.state, out.Role = c.State, "server"
 		}
 	}

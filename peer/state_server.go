@@ -88,7 +88,7 @@ func (m stateMesh) Servers() []consensus.ServerInfo {
 	var out []consensus.ServerInfo
 	for _, mb := range m.p.Members() {
 		if mb.state != nil {
-			out = append(out, consensus.ServerInfo{Name: mb.Name, Addr: mb.raft, Expect: mb.state.Expect, Joined: mb.state.Joined})
+			out = append(out, consensus.ServerInfo{Name: mb.Name, Addr: mb.Raft, Expect: mb.state.Expect, Joined: mb.state.Joined})
 		}
 	}
 	return out
@@ -246,4 +246,13 @@ func (p *Peer) watchHere(ctx context.Context, q watchRequest) (stateReply, error
 			return stateReply{}, ErrClosed
 		}
 	}
+}
+
+// StateAddr returns the raft transport address of this peer's state
+// server, or "" when it is not one.
+func (p *Peer) StateAddr() string {
+	if p.server == nil {
+		return ""
+	}
+	return p.server.Addr()
 }

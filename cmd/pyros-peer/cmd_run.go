@@ -50,7 +50,7 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	eps := p.Endpoints()
 	role := ""
 	if pf.data != "" {
-		role = fmt.Sprintf(", state server (data %s)", pf.data)
+		role = fmt.Sprintf(", state server (data %s, raft %s)", pf.data, p.StateAddr())
 	}
 	fmt.Fprintf(out, "peer %s ready: gossip %s, links %s %s%s\n", p.Name(), p.Addr(), eps.TCP, eps.IPC, role)
 	<-ctx.Done()

@@ -12,22 +12,26 @@ import (
 	"time"
 )
 
-var readyRE = regexp.MustCompile(`gossip (\S+), links (tcp://\S+) (ipc://\S+)?`)
+var (
+	readyRE = regexp.MustCompile(`gossip (\S+), links (tcp://\S+) (ipc://[^\s,]+)?`)
+	raftRE  = regexp.MustCompile(`raft ([0-9.:]+)\)`)
+)
 
 // TestHostileBytesOnEveryPort sends garbage, truncated handshakes and
 // frames claiming 64 GiB to every port a peer process opens (gossip tcp and
-// udp, tcp and ipc links), then checks it still serves and did not balloon.
+// udp, tcp and ipc links, the raft transport of a state server), then
+// checks it still serves and did not balloon.
 func TestHostileBytesOnEveryPort(t *testing.T) {
 	m := newMesh(t)
-	victim := m.startPeer("target", "--demo")
-	parts := readyRE.FindStringSubmatch(victim.ready)
-	if parts == nil {
+	victim := m.startPeer("target", "--demo", "--data", t.TempDir(), "--bootstrap-expect", "1")
+	parts, raft := readyRE.FindStringSubmatch(victim.ready), raftRE.FindStringSubmatch(victim.ready)
+	if parts == nil || raft == nil {
 		t.Fatalf("ready line: %q", victim.ready)
 	}
 	gossip, tcpLink, ipcLink := parts[1], strings.TrimPrefix(parts[2], "tcp://"), strings.TrimPrefix(parts[3], "ipc://")
 
-	streams := hostileStreams()
-	for _, target := range []struct{ network, addr string }{{"tcp", gossip}, {"tcp", tcpLink}, {"unix", ipcLink}} {
+	streams := append(hostileStreams(), raftStreams()...)
+	for _, target := range []struct{ network, addr string }{{"tcp", gossip}, {"tcp", tcpLink}, {"unix", ipcLink}, {"tcp", raft[1]}} {
 		for _, s := range streams {
 			c, err := net.DialTimeout(target.network, target.addr, time.Second)
 			if err != nil {
@@ -59,6 +63,9 @@ func TestHostileBytesOnEveryPort(t *testing.T) {
 	if code != 0 || out != "\"still here\"\n" {
 		t.Fatalf("peer no longer serves: exit %d %q %q", code, out, errOut)
 	}
+	if out, errOut, code := m.cli("state", "put", "still", "1"); code != 0 {
+		t.Fatalf("state server no longer takes writes: exit %d %q %q", code, out, errOut)
+	}
 	if rss := rssMiB(t, victim.cmd.Process.Pid); rss > 300 {
 		t.Fatalf("peer grew to %d MiB", rss)
 	}
@@ -84,6 +91,20 @@ func hostileStreams() [][]byte {
 		streams = append(streams, randomBytes(1+i*7), append(append([]byte{}, greeting...), randomBytes(1+i*3)...), append([]byte{byte(i % 16)}, randomBytes(i)...))
 	}
 	return streams
+}
+
+// raftStreams are raft RPCs (a type byte, then msgpack) whose headers claim
+// huge sizes: an AppendEntries with 2^32 entries, a vote with a 4 GiB
+// string, an InstallSnapshot claiming 2^63 bytes of data.
+func raftStreams() [][]byte {
+	appendEntries := append([]byte{0, 0x81, 0xa7}, "Entries\xdd\xff\xff\xff\xff"...)
+	vote := append([]byte{1, 0x81, 0xa9}, "Candidate\xdb\xff\xff\xff\xff"...)
+	snapshot := append([]byte{2, 0x81, 0xa4}, "Size\xcf\x7f\xff\xff\xff\xff\xff\xff\xff"...)
+	out := [][]byte{appendEntries, vote, snapshot}
+	for i := range 100 {
+		out = append(out, append([]byte{byte(i % 4)}, randomBytes(1+i*5)...))
+	}
+	return out
 }
 
 func randomBytes(n int) []byte {
