@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -286,4 +287,22 @@ func timeoutOf(ctx context.Context) time.Duration {
 		return max(time.Until(d), time.Millisecond)
 	}
 	return applyTimeout
+}
+
+// Voters returns the raft configuration by name: its voters and nonvoters.
+func (s *Server) Voters() (voters, nonvoters []string, err error) {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, nil, fmt.Errorf("consensus: %w", err)
+	}
+	for _, sv := range f.Configuration().Servers {
+		if sv.Suffrage == raft.Voter {
+			voters = append(voters, string(sv.ID))
+		} else {
+			nonvoters = append(nonvoters, string(sv.ID))
+		}
+	}
+	sort.Strings(voters)
+	sort.Strings(nonvoters)
+	return voters, nonvoters, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,6 +15,10 @@ import (
 // stateMesh starts servers state servers and clients clients on loopback,
 // all joining the first, and waits for a leader.
 func startStateMesh(t testing.TB, servers, clients int) []*Peer {
+	return startStateMeshExpect(t, servers, clients, servers)
+}
+
+func startStateMeshExpect(t testing.TB, servers, clients, expect int) []*Peer {
 	t.Helper()
 	var peers []*Peer
 	for i := range servers + clients {
@@ -24,7 +29,7 @@ func startStateMesh(t testing.TB, servers, clients int) []*Peer {
 			Logger: slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		}
 		if i < servers {
-			cfg.DataDir, cfg.BootstrapExpect = t.TempDir(), servers
+			cfg.DataDir, cfg.BootstrapExpect, cfg.StateGrace = t.TempDir(), expect, time.Second
 		}
 		if i > 0 {
 			cfg.Join = []string{peers[0].Addr()}
@@ -129,5 +134,49 @@ func TestStateWatchAndEphemeral(t *testing.T) {
 	owner.Close()
 	if c := next(); c.Type != ChangeDelete || c.Entry.Key != "presence/p3" {
 		t.Fatalf("delete on close: %+v", c)
+	}
+}
+
+// TestStateVotersFollowMembership: 4 servers keep 3 voters; when a voter
+// goes away for longer than StateGrace, the spare server takes its vote.
+func TestStateVotersFollowMembership(t *testing.T) {
+	peers := startStateMeshExpect(t, 4, 0, 3)
+	leader := leaderOf(peers[0])
+	var lp *Peer
+	for _, p := range peers {
+		if p.Name() == leader {
+			lp = p
+		}
+	}
+	config := func() (voters, nonvoters []string) {
+		v, nv, err := lp.server.Voters()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, nv
+	}
+	waitFor(t, 15*time.Second, "3 voters and a nonvoter", func() bool {
+		v, nv := config()
+		return len(v) == 3 && len(nv) == 1
+	})
+	v, nv := config()
+	spare := nv[0]
+	var gone *Peer
+	for _, p := range peers {
+		if p.Name() != leader && p.Name() != spare {
+			gone = p
+			break
+		}
+	}
+	gone.Close()
+	waitFor(t, 20*time.Second, spare+" promoted in place of "+gone.Name(), func() bool {
+		v, nv := config()
+		return len(v) == 3 && len(nv) == 0 && slices.Contains(v, spare) && !slices.Contains(v, gone.Name())
+	})
+	t.Logf("voters %v, spare %s; after %s left: %v", v, spare, gone.Name(), func() []string { v, _ := config(); return v }())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := lp.State().Put(ctx, "after", 1); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -425,4 +425,3 @@ func TestStateEphemeralAndCLI(t *testing.T) {
 		}
 	}
 }
-

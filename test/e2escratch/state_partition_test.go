@@ -131,6 +131,12 @@ func TestStateMinorityPartition(t *testing.T) {
 		caughtUp[cu.host] = cu.took
 	}
 	if t.Failed() {
+		for _, h := range []int{minority[0], majority[0]} {
+			r := c.run(h, 20*time.Second, "members")
+			t.Logf("members seen from host %d after the heal:\n%s", h, r.stdout)
+			r = c.run(h, 20*time.Second, "state", "list", "part/", "--stale")
+			t.Logf("stale list from host %d after the heal:\n%s", h, r.stdout)
+		}
 		t.FailNow()
 	}
 
