@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,4 +106,68 @@ func BenchmarkStream(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkStateLeaderFailover measures, on 3 state server processes, the
+// time from the SIGKILL of the raft leader (the process is gone) to the
+// next write a client has acknowledged, while the client writes in a loop.
+// Each iteration starts a fresh mesh: run it with -benchtime 5x.
+func BenchmarkStateLeaderFailover(b *testing.B) {
+	var worst, sum time.Duration
+	for range b.N {
+		d := leaderFailoverOnce(b)
+		sum += d
+		worst = max(worst, d)
+	}
+	b.ReportMetric(float64(sum.Milliseconds())/float64(b.N), "ms-to-next-write")
+	b.ReportMetric(float64(worst.Milliseconds()), "ms-worst")
+}
+
+func leaderFailoverOnce(b *testing.B) time.Duration {
+	m := newMesh(b)
+	servers := m.startServers(b.TempDir(), 3)
+	c := m.peer("writer")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	waitFor(b, 20*time.Second, "a first write", func() bool {
+		_, err := c.State().Put(ctx, "k", 0)
+		return err == nil && leaderName(c) != ""
+	})
+	victim := servers[leaderName(c)]
+	var mu sync.Mutex
+	var acks []time.Time
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n := 0; wctx.Err() == nil; n++ {
+			if _, err := c.State().Put(wctx, "k", n); err == nil {
+				mu.Lock()
+				acks = append(acks, time.Now())
+				mu.Unlock()
+			}
+		}
+	}()
+	waitFor(b, 10*time.Second, "writes before the kill", func() bool { mu.Lock(); defer mu.Unlock(); return len(acks) > 20 })
+	victim.kill()
+	dead := time.Now()
+	var took time.Duration
+	waitFor(b, 20*time.Second, "a write after the kill", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if last := acks[len(acks)-1]; last.After(dead) {
+			took = last.Sub(dead)
+			for _, a := range acks {
+				if a.After(dead) {
+					took = a.Sub(dead)
+					break
+				}
+			}
+			return true
+		}
+		return false
+	})
+	stop()
+	<-done
+	return took
 }
