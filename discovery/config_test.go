@@ -70,6 +70,7 @@ func TestParseLogLine(t *testing.T) {
 		"[WARN] memberlist: Refuting\n":                  {slog.LevelWarn, "Refuting"},
 		"[ERR] memberlist: Failed to send\n":             {slog.LevelWarn, "Failed to send"},
 		"[ERR] memberlist: Failed to shut down\n":        {slog.LevelError, "Failed to shut down"},
+		"[ERR] memberlist: Conflicting address for a\n":  {slog.LevelInfo, "Conflicting address for a"},
 		"[ERROR] memberlist: Failed to compress\n":       {slog.LevelError, "Failed to compress"},
 		"Err: Could not set the deadline\n":              {slog.LevelInfo, "Err: Could not set the deadline"},
 	} {

@@ -60,19 +60,19 @@ func parseLogLine(line string) (slog.Level, string) {
 		}
 	}
 	line = strings.TrimPrefix(line, "memberlist: ")
-	if level == slog.LevelError && routine(line) {
+	switch {
+	case strings.HasPrefix(line, "Conflicting address for"):
+		level = slog.LevelInfo // a peer restarted under its name; accepted once the old one is dead
+	case level == slog.LevelError && routine(line):
 		level = slog.LevelWarn
 	}
 	return level, line
 }
 
 // routine reports whether memberlist calls an error what is expected in a
-// mesh where peers crash and restart: a dead peer that cannot be reached,
-// or a peer restarted under its name before the old one's death is
-// settled (the restarted peer is accepted once it is).
+// mesh where peers crash: a dead peer that cannot be reached.
 func routine(msg string) bool {
-	return strings.HasPrefix(msg, "Conflicting address for") ||
-		strings.HasPrefix(msg, "Push/Pull with") ||
+	return strings.HasPrefix(msg, "Push/Pull with") ||
 		strings.HasPrefix(msg, "Failed to send") ||
 		strings.HasPrefix(msg, "Failed fallback ping")
 }

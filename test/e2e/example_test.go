@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -44,4 +45,31 @@ func TestExampleStreams(t *testing.T) {
 	if code != 0 || strings.Count(out, `"celsius"`) != 2 || !strings.Contains(out, `"sensor":"lab"`) {
 		t.Fatalf("echo example/temperature: exit %d\n%s\n%s", code, out, errOut)
 	}
+}
+
+// TestExampleState runs two examples/state next to a state server: one
+// holds the lock and counts; SIGKILLed, the other takes over and counts on.
+func TestExampleState(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "state")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/state").CombinedOutput(); err != nil {
+		t.Fatalf("build example: %v\n%s", err, out)
+	}
+	m := newMesh(t)
+	m.startPeer("keeper", "--data", t.TempDir(), "--bootstrap-expect", "1")
+	first := m.start("worker-1", exec.Command(bin, "--name", "worker-1"))
+	waitFor(t, 20*time.Second, "worker-1 counting", func() bool { return strings.Contains(first.output(), "counter = 2") })
+	second := m.start("worker-2", exec.Command(bin, "--name", "worker-2"))
+	if !strings.Contains(second.ready, "waiting for example/lock held by worker-1") {
+		t.Fatalf("worker-2 began with %q", second.ready)
+	}
+	first.kill()
+	waitFor(t, 20*time.Second, "worker-2 taking over", func() bool {
+		return strings.Contains(second.output(), "holding example/lock as worker-2")
+	})
+	waitFor(t, 10*time.Second, "worker-2 counting on", func() bool {
+		out, _, code := m.cli("state", "get", "example/counter")
+		var n int
+		fmt.Sscan(out, &n)
+		return code == 0 && n >= 4
+	})
 }

@@ -3,6 +3,7 @@ package e2escratch
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -96,7 +97,7 @@ func TestStateMinorityPartition(t *testing.T) {
 	}
 
 	// 5. After the heal, the minority catches up and takes writes again.
-	time.Sleep(25*time.Second - time.Since(cut)) // scratch: a long partition
+	d, _ := time.ParseDuration(os.Getenv("SCRATCH_PART")); time.Sleep(d - time.Since(cut)) // scratch: a long partition
 	partitioned := time.Since(cut)
 	l.heal()
 	healed := time.Now()
