@@ -21,20 +21,21 @@ const inlineHeadroom = 400
 // Discovery is a member of a mesh: it tracks the live members and replicates
 // each member's state document to all others. It is safe for concurrent use.
 type Discovery struct {
-	seedRounds atomic.Uint64 // rounds over the seeds made so far
-	name       string
-	logger     *slog.Logger
-	ml         *memberlist.Memberlist
-	transport  *guardedTransport
-	table      *stateTable
-	fetcher    *fetcher
-	events     *eventQueue
-	out        chan Event
-	registry   *registry
-	seeds      []string
-	localAddr  string
-	leaveDelay time.Duration // time for the leave message to propagate
-	mlLog      *logWriter
+	seedRounds     atomic.Uint64 // rounds over the seeds made so far
+	name           string
+	logger         *slog.Logger
+	ml             *memberlist.Memberlist
+	transport      *guardedTransport
+	table          *stateTable
+	fetcher        *fetcher
+	events         *eventQueue
+	out            chan Event
+	registry       *registry
+	seeds          []string
+	localAddr      string
+	leaveDelay     time.Duration // time for the leave message to propagate
+	reconnectEvery time.Duration // how often a failed member is retried
+	mlLog          *logWriter
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -93,6 +94,8 @@ func New(cfg Config) (*Discovery, error) {
 		stop:      make(chan struct{}),
 		// Enough for the leave's last transmissions and one relay hop.
 		leaveDelay: 3 * mlc.GossipInterval,
+		// a few probe rounds: 5 s with LAN timers, 2 s with local ones
+		reconnectEvery: 10 * mlc.ProbeInterval,
 	}
 	if err := d.launch(cfg, mlc); err != nil {
 		cancel()
@@ -156,6 +159,7 @@ func (d *Discovery) start() {
 	if len(d.seeds) > 0 || d.registry != nil {
 		d.goFunc(d.seedLoop)
 	}
+	d.goFunc(func() { d.reconnectLoop(d.reconnectEvery) })
 }
 
 // goFunc runs f in a goroutine that Close waits for. It reports false, and

@@ -81,6 +81,8 @@ type stateTable struct {
 	alive   atomic.Int32  // len(members), read by bcast without mu
 	relayed atomic.Uint64 // broadcasts relayed on behalf of other members
 
+	failed failures // members that failed, to reconnect to
+
 	mu      sync.Mutex
 	local   *memberRec
 	members map[string]*memberRec // live members, the local one included once joined
@@ -124,6 +126,7 @@ func (t *stateTable) join(n *memberlist.Node) {
 		t.alive.Add(1)
 	}
 	rec.node = copyNode(n)
+	t.failed.remove(n.Name)
 	t.events.push(Event{Type: EventJoin, Member: rec.member()})
 	if rec != t.local {
 		t.wake()
@@ -147,6 +150,8 @@ func (t *stateTable) leave(n *memberlist.Node) {
 	typ := EventFail
 	if rec.leaving || n.State == memberlist.StateLeft {
 		typ = EventLeave
+	} else {
+		t.failed.add(n.Name, n.Address(), time.Now())
 	}
 	rec.node = copyNode(n)
 	t.events.push(Event{Type: typ, Member: rec.member()})

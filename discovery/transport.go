@@ -49,6 +49,11 @@ type guardedTransport struct {
 
 	droppedPackets atomic.Uint64
 	droppedStreams atomic.Uint64
+
+	// cut, when set, says which addresses this member must not send to: a
+	// network partition made in process. Both sides cutting each other
+	// stop every packet and stream between them.
+	cut atomic.Pointer[func(addr string) bool]
 }
 
 var _ memberlist.NodeAwareTransport = (*guardedTransport)(nil)
@@ -128,12 +133,23 @@ func (g *guardedTransport) FinalAdvertiseAddr(ip string, port int) (net.IP, int,
 
 // WriteTo implements memberlist.Transport.
 func (g *guardedTransport) WriteTo(b []byte, addr string) (time.Time, error) {
+	if g.isCut(addr) {
+		return time.Now(), nil // lost on the way
+	}
 	return g.inner.WriteTo(b, addr)
 }
 
 // WriteToAddress implements memberlist.NodeAwareTransport.
 func (g *guardedTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
+	if g.isCut(a.Addr) {
+		return time.Now(), nil
+	}
 	return g.inner.WriteToAddress(b, a)
+}
+
+func (g *guardedTransport) isCut(addr string) bool {
+	f := g.cut.Load()
+	return f != nil && (*f)(addr)
 }
 
 // PacketCh implements memberlist.Transport.
@@ -150,6 +166,9 @@ func (g *guardedTransport) DialTimeout(addr string, timeout time.Duration) (net.
 // DialAddressTimeout implements memberlist.NodeAwareTransport. The answer
 // read on the connection is screened like an inbound stream.
 func (g *guardedTransport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
+	if g.isCut(a.Addr) {
+		return nil, fmt.Errorf("discovery: %s is cut off", a.Addr)
+	}
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.DialContext(g.ctx, "tcp", a.Addr)
 	if err != nil {
