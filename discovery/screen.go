@@ -18,6 +18,7 @@ import (
 const (
 	mlPing     = 0
 	mlAckResp  = 2
+	mlAlive    = 4
 	mlPushPull = 6
 	mlCompound = 7
 	mlUser     = 8
@@ -87,7 +88,29 @@ type (
 		Algo int
 		Buf  []byte
 	}
+	mlAliveMsg struct {
+		Incarnation uint32
+		Node        string
+		Addr        []byte
+		Port        uint16
+		Meta        []byte
+		Vsn         []uint8
+	}
 )
+
+// validVsn checks a node's protocol versions (pmin, pmax, pcur, dmin, dmax,
+// dcur) as memberlist would when merging them: one hostile node with a
+// bad range in a member's list makes every later join to it fail.
+func validVsn(v []uint8) error {
+	if len(v) == 0 {
+		return nil // memberlist fills in its defaults
+	}
+	if len(v) < 6 || v[0] > v[2] || v[2] > v[1] || v[3] > v[5] || v[5] > v[4] ||
+		v[0] < memberlist.ProtocolVersionMin || v[1] > memberlist.ProtocolVersionMax {
+		return fmt.Errorf("%w: protocol versions %v", errMalformed, v)
+	}
+	return nil
+}
 
 // stream screens the first message of a stream. inbound streams (accepted by
 // the listener) may start with a label header and carry ping, push/pull or
@@ -201,6 +224,9 @@ func screenStreamBody(t byte, r io.Reader, inbound bool) error {
 			if err := dec.Decode(&n); err != nil {
 				return err
 			}
+			if err := validVsn(n.Vsn); err != nil {
+				return err
+			}
 		}
 		_, err := io.CopyN(io.Discard, r, int64(h.UserStateLen))
 		return err
@@ -235,6 +261,12 @@ func screenCommand(b []byte, allowCompress, allowCompound bool) error {
 		return fmt.Errorf("%w: empty packet", errMalformed)
 	}
 	switch b[0] {
+	case mlAlive:
+		var a mlAliveMsg
+		if err := codec.NewDecoderBytes(b[1:], &codec.MsgpackHandle{}).Decode(&a); err != nil {
+			return fmt.Errorf("%w: alive: %w", errMalformed, err)
+		}
+		return validVsn(a.Vsn)
 	case mlCompress:
 		if !allowCompress {
 			return fmt.Errorf("%w: nested compression", errMalformed)

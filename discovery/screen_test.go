@@ -6,6 +6,8 @@ import (
 	"io"
 	"runtime"
 	"testing"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
 )
 
 func TestScreenStreamAcceptsAndReplays(t *testing.T) {
@@ -157,4 +159,25 @@ func FuzzScreenPacket(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		_ = screener{}.packet(in)
 	})
+}
+
+// TestScreenRejectsBadProtocolVersions: an alive message or a push/pull
+// node with an impossible version range would make memberlist refuse every
+// later join to this member.
+func TestScreenRejectsBadProtocolVersions(t *testing.T) {
+	alive := func(vsn []uint8) []byte {
+		var b []byte
+		if err := codec.NewEncoderBytes(&b, &codec.MsgpackHandle{}).Encode(mlAliveMsg{Node: "ghost", Vsn: vsn}); err != nil {
+			t.Fatal(err)
+		}
+		return append([]byte{mlAlive}, b...)
+	}
+	for _, vsn := range [][]uint8{{1, 0, 2, 0, 0, 0}, {1, 5}, {0, 5, 2, 0, 0, 0}, {1, 9, 2, 0, 0, 0}, {1, 5, 2, 1, 0, 0}} {
+		if err := screenCommand(alive(vsn), true, true); !errors.Is(err, errMalformed) {
+			t.Errorf("alive with versions %v: %v", vsn, err)
+		}
+	}
+	if err := screenCommand(alive([]uint8{1, 5, 2, 0, 0, 0}), true, true); err != nil {
+		t.Errorf("a valid alive message: %v", err)
+	}
 }

@@ -12,8 +12,9 @@ fi
 command -v go >/dev/null 2>&1 || { echo "test.sh: Go 1.26 or newer is required (https://go.dev/dl)" >&2; exit 1; }
 
 # Debian packages the tests use: python3-zmq is a real libzmq peer for the
-# interoperability tests.
-packages=(python3 python3-zmq)  # used as /usr/bin/python3
+# interoperability tests; iproute2 (ip netns, veth, bridges) builds the
+# private networks that partition tests cut, which also needs root.
+packages=(python3 python3-zmq iproute2)  # python3 used as /usr/bin/python3
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,6 +29,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 		echo "test.sh: install them with: sudo apt-get install ${missing[*]}" >&2
 		exit 1
 	fi
+fi
+
+if [ "$(id -u)" != 0 ]; then
+	echo "test.sh: warning: not root: the partition tests (network namespaces) will fail" >&2
 fi
 
 echo "== go vet"
