@@ -132,16 +132,78 @@ func listen(cfg Config, port int, log *slog.Logger) (*raft.NetworkTransport, int
 	return t, got, nil
 }
 
-// tcpLayer carries raft's transport over tcp.
+// tcpLayer carries raft's transport over tcp. It keeps track of its
+// connections and closes them all when it is closed: raft's transport
+// leaves pooled and accepted connections open, with a goroutine reading
+// each.
 type tcpLayer struct {
 	net.Listener
 	adv net.Addr
+
+	mu     sync.Mutex
+	conns  map[*trackedConn]struct{}
+	closed bool
 }
 
 func (l *tcpLayer) Addr() net.Addr { return l.adv }
 
+func (l *tcpLayer) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return l.track(c)
+}
+
 func (l *tcpLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return net.DialTimeout("tcp", string(addr), timeout)
+	c, err := net.DialTimeout("tcp", string(addr), timeout)
+	if err != nil {
+		return nil, err
+	}
+	return l.track(c)
+}
+
+func (l *tcpLayer) track(c net.Conn) (net.Conn, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		c.Close()
+		return nil, ErrClosed
+	}
+	if l.conns == nil {
+		l.conns = make(map[*trackedConn]struct{})
+	}
+	tc := &trackedConn{Conn: c, l: l}
+	l.conns[tc] = struct{}{}
+	return tc, nil
+}
+
+// Close closes the listener and every connection.
+func (l *tcpLayer) Close() error {
+	l.mu.Lock()
+	l.closed = true
+	conns := l.conns
+	l.conns = nil
+	l.mu.Unlock()
+	for c := range conns {
+		c.Conn.Close()
+	}
+	return l.Listener.Close()
+}
+
+type trackedConn struct {
+	net.Conn
+	l    *tcpLayer
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		delete(c.l.conns, c)
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 // Addr returns the raft transport address.

@@ -36,7 +36,7 @@ func (s *State) leaderCall(ctx context.Context, svc string, req any, local local
 		if name == "" { // every server failed or knows no leader: wait a little
 			clear(avoid)
 			if err := sleep(ctx, wait); err != nil {
-				return stateReply{}, fmt.Errorf("peer: state %s: %w", svc, err)
+				return stateReply{}, fmt.Errorf("peer: state %s: %w (%s)", svc, err, s.diagnose())
 			}
 			wait = min(2*wait, 200*time.Millisecond)
 			continue
@@ -50,7 +50,7 @@ func (s *State) leaderCall(ctx context.Context, svc string, req any, local local
 			avoid[name] = true
 			s.setHint(rep.Leader)
 		case ctx.Err() != nil:
-			return stateReply{}, fmt.Errorf("peer: state %s: %w", svc, ctx.Err())
+			return stateReply{}, fmt.Errorf("peer: state %s: %w (%s)", svc, ctx.Err(), s.diagnose())
 		case !retryServer(err):
 			return stateReply{}, err
 		default:
@@ -198,5 +198,33 @@ func (s *State) release() {
 	defer cancel()
 	if _, err := s.apply(ctx, consensus.Command{Op: consensus.OpEndSession, Key: s.p.session}); err != nil {
 		s.p.log.Debug("end session", "err", err)
+	}
+}
+
+// diagnose says what the catalog tells of the state servers, for errors.
+func (s *State) diagnose() string {
+	var servers, joined int
+	expect := 0
+	leader := ""
+	for _, m := range s.p.Members() {
+		if m.state == nil {
+			continue
+		}
+		servers++
+		expect = max(expect, m.state.Expect)
+		if m.state.Joined {
+			joined++
+		}
+		if m.Role == "leader" {
+			leader = m.Name
+		}
+	}
+	switch {
+	case leader != "":
+		return "the leader is " + leader
+	case joined == 0:
+		return fmt.Sprintf("%d state server(s) here, waiting for %d to form the state (bootstrap-expect)", servers, expect)
+	default:
+		return fmt.Sprintf("no leader among %d state server(s): is a majority of them reachable?", servers)
 	}
 }

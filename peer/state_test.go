@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +179,51 @@ func TestStateVotersFollowMembership(t *testing.T) {
 	defer cancel()
 	if _, err := lp.State().Put(ctx, "after", 1); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStateBootstrapsOnce starts 5 servers expecting 3 all at once: they
+// must form a single cluster that ends up with all 5, 5 of them voters.
+func TestStateBootstrapsOnce(t *testing.T) {
+	peers := startStateMeshExpect(t, 5, 0, 3)
+	leader := leaderOf(peers[0])
+	for _, p := range peers {
+		if l := leaderOf(p); l != leader {
+			t.Fatalf("%s sees leader %s, %s sees %s", p.Name(), l, peers[0].Name(), leader)
+		}
+	}
+	var lp *Peer
+	for _, p := range peers {
+		if p.Name() == leader {
+			lp = p
+		}
+	}
+	waitFor(t, 15*time.Second, "5 voters in one cluster", func() bool {
+		v, _, err := lp.server.Voters()
+		return err == nil && len(v) == 5
+	})
+	for _, p := range peers {
+		if p != lp && p.server.Status().Leader {
+			t.Fatalf("a second leader: %s", p.Name())
+		}
+	}
+}
+
+func TestStateWithoutEnoughServersSaysWhy(t *testing.T) {
+	p := startPeers(t, 1)[0]
+	cfg := Config{Name: "lonely", Gossip: discovery.LocalConfig(), IPCDir: t.TempDir(), DataDir: t.TempDir(),
+		Join: []string{p.Addr()}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	wctx, wcancel := context.WithTimeout(ctx, time.Second)
+	defer wcancel()
+	_, err = p.State().Put(wctx, "k", 1)
+	if err == nil || !strings.Contains(err.Error(), "1 state server(s) here, waiting for 3") {
+		t.Fatalf("error: %v", err)
 	}
 }
