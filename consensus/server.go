@@ -147,12 +147,30 @@ type tcpLayer struct {
 
 func (l *tcpLayer) Addr() net.Addr { return l.adv }
 
+// maxInbound bounds the raft connections a server accepts at once. raft
+// gives each a 256 KiB read buffer and a goroutine; servers need a few per
+// peer, so this is room for a large cluster while garbage connections
+// cannot pile up memory.
+const maxInbound = 64
+
 func (l *tcpLayer) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.count() >= maxInbound {
+			c.Close()
+			continue
+		}
+		return l.track(c)
 	}
-	return l.track(c)
+}
+
+func (l *tcpLayer) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.conns)
 }
 
 func (l *tcpLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {

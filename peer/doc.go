@@ -60,4 +60,24 @@
 //   - small messages share frames: the link writer sends everything queued
 //     since its last write in one frame, so a message waits only for the
 //     write before it, and under load thousands share one syscall.
+//
+// Shared state is a key/value store replicated by raft among the peers
+// started with a DataDir (state servers); every peer uses it through State:
+//
+//	st := p.State()
+//	rev, _ := st.Put(ctx, "config/speed", 3)
+//	e, _ := st.Get(ctx, "config/speed") // linearizable; Stale() reads the nearest replica
+//	_, err := st.CompareAndSwap(ctx, "locks/arm", 0, p.Name(), Ephemeral())
+//	w, _ := st.Watch(ctx, "config/", FromRev(rev))
+//
+// Its semantics:
+//   - servers form the cluster once BootstrapExpect of them see each other,
+//     by one claimant all of them agreed to; the leader keeps 3 or 5 voters
+//     among the live servers;
+//   - writes go to the leader over the mesh, numbered per session so that a
+//     write retried across a leader change is applied once; reads are
+//     linearizable unless Stale;
+//   - every change gets the next revision; watches deliver changes in
+//     revision order with no gap, across server failures;
+//   - Ephemeral keys vanish when their peer closes or is declared dead.
 package peer

@@ -66,7 +66,9 @@ func TestHostileBytesOnEveryPort(t *testing.T) {
 	if out, errOut, code := m.cli("state", "put", "still", "1"); code != 0 {
 		t.Fatalf("state server no longer takes writes: exit %d %q %q", code, out, errOut)
 	}
-	if rss := rssMiB(t, victim.cmd.Process.Pid); rss > 300 {
+	rss := rssMiB(t, victim.cmd.Process.Pid)
+	t.Logf("the peer's resident memory after the hostile bytes: %d MiB", rss)
+	if rss > 300 {
 		t.Fatalf("peer grew to %d MiB", rss)
 	}
 }
