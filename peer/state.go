@@ -220,10 +220,20 @@ func (s *State) apply(ctx context.Context, c consensus.Command) (consensus.Resul
 		return s.p.applyHere(ctx, c)
 	})
 	if err != nil && ctx.Err() != nil {
-		return consensus.Result{}, fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
+		return consensus.Result{}, unknownWrite{err}
 	}
 	return rep.Result, err
 }
+
+// unknownWrite is a write whose context ended before a server confirmed
+// it: it may or may not have been applied. It matches ErrUnknownOutcome.
+type unknownWrite struct{ err error }
+
+func (e unknownWrite) Error() string {
+	return "peer: write not confirmed, it may or may not have been applied: " + e.err.Error()
+}
+
+func (e unknownWrite) Unwrap() []error { return []error{ErrUnknownOutcome, e.err} }
 
 func (s *State) begin() (seq, acked uint64) {
 	s.mu.Lock()

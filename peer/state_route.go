@@ -11,10 +11,10 @@ import (
 	"github.com/pyros-mesh/pyros/mesh"
 )
 
-// attemptTimeout bounds one try at a server: a leader cut off from the
-// others steps down well within it, so a stuck try means the server is
-// unreachable.
-const attemptTimeout = 2 * time.Second
+// attemptTimeout bounds one try at a server (beyond a watch's own wait): a
+// leader cut off from the others steps down well within it, so a stuck try
+// means the server is unreachable, and a retry elsewhere is safe.
+const attemptTimeout = time.Second
 
 // localFunc serves a state request on this peer's own server.
 type localFunc func(ctx context.Context) (stateReply, error)
@@ -115,7 +115,11 @@ func retryServer(err error) bool {
 
 // callServer runs one try on the named server, in-process if it is this peer.
 func (s *State) callServer(ctx context.Context, name, svc string, req any, local localFunc) (stateReply, error) {
-	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	limit := attemptTimeout
+	if q, ok := req.(watchRequest); ok {
+		limit += q.Wait
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	if name == s.p.cfg.Name && s.p.server != nil {
 		return local(ctx)
