@@ -42,6 +42,8 @@ type serverState struct {
 type StreamUse struct {
 	Pubs int `msgpack:"p" json:"publishers"`
 	Subs int `msgpack:"s" json:"subscriptions"`
+	// Type is the message type its publishers declared (see Typed).
+	Type string `msgpack:"y,omitempty" json:"type,omitempty"`
 }
 
 func encodeMeta(md meta) ([]byte, error) {

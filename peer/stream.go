@@ -48,6 +48,11 @@ type PublishOption func(*Publisher)
 // subscriber that appears later, like a ROS latched topic.
 func Latched() PublishOption { return func(p *Publisher) { p.latched = true } }
 
+// Typed declares the type of the messages, e.g. a ROS type such as
+// "geometry_msgs/Twist": it travels in the catalog, so that a ROS gateway
+// can publish the stream into ROS.
+func Typed(msgType string) PublishOption { return func(p *Publisher) { p.msgType = msgType } }
+
 // Publisher sends values on one stream. Send never blocks.
 type Publisher struct {
 	p       *Peer
@@ -55,6 +60,7 @@ type Publisher struct {
 	id      uint64
 	codec   codec.Codec
 	latched bool
+	msgType string
 	src     *source
 
 	seq     atomic.Uint64

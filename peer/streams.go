@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"cmp"
 	"context"
 	"sort"
 	"sync"
@@ -111,6 +112,9 @@ func (t *streamTable) catalog() map[string]StreamUse {
 	for name, set := range t.pubs {
 		e := m[name]
 		e.Pubs = len(set)
+		for pub := range set {
+			e.Type = cmp.Or(e.Type, pub.msgType)
+		}
 		m[name] = e
 	}
 	for name, subs := range t.subs {
@@ -243,9 +247,10 @@ func (o *openings) end(pub *Publisher, name string) {
 // StreamInfo is a stream of the mesh with its publishers and subscribers.
 type StreamInfo struct {
 	Name          string   `json:"name"`
-	Publishers    []string `json:"publishers"`    // peers publishing it
-	Subscribers   []string `json:"subscribers"`   // peers subscribing to it
-	Subscriptions int      `json:"subscriptions"` // subscriptions, all peers together
+	Type          string   `json:"type,omitempty"` // declared by a publisher (Typed)
+	Publishers    []string `json:"publishers"`     // peers publishing it
+	Subscribers   []string `json:"subscribers"`    // peers subscribing to it
+	Subscriptions int      `json:"subscriptions"`  // subscriptions, all peers together
 }
 
 // Streams returns every stream of the mesh, by name.
@@ -260,6 +265,7 @@ func (p *Peer) Streams() []StreamInfo {
 			}
 			if e.Pubs > 0 {
 				si.Publishers = append(si.Publishers, m.Name)
+				si.Type = cmp.Or(si.Type, e.Type)
 			}
 			if e.Subs > 0 {
 				si.Subscribers = append(si.Subscribers, m.Name)

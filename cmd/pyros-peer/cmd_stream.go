@@ -42,12 +42,13 @@ func cmdStreams(args []string, out, errw io.Writer) int {
 }
 
 func cmdPub(args []string, out, errw io.Writer) int {
-	fs := newFlagSet("pub", "STREAM JSON [--rate HZ] [--count N] [peer flags]",
+	fs := newFlagSet("pub", "STREAM JSON [--rate HZ] [--count N] [--type TYPE] [peer flags]",
 		"Publish the JSON value on STREAM, --count times (0: until interrupted) at --rate per second.")
 	var pf peerFlags
 	pf.register(fs)
 	rate := fs.Float64("rate", 1, "messages per second")
 	count := fs.Int("count", 1, "messages to send; 0 sends until interrupted")
+	msgType := fs.String("type", "", "declare the message type, e.g. a ROS type (std_msgs/String) for a ROS gateway")
 	pos, code, ok := parse(fs, args, errw, 2, 2)
 	if !ok {
 		return code
@@ -66,7 +67,11 @@ func cmdPub(args []string, out, errw io.Writer) int {
 		return code
 	}
 	defer p.Close()
-	pub, err := p.Publish(pos[0])
+	var opts []peer.PublishOption
+	if *msgType != "" {
+		opts = append(opts, peer.Typed(*msgType))
+	}
+	pub, err := p.Publish(pos[0], opts...)
 	if err != nil {
 		fmt.Fprintln(errw, "pyros-peer pub:", err)
 		return exitFail
