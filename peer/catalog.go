@@ -1,7 +1,9 @@
 package peer
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -26,6 +28,7 @@ type meta struct {
 // catalog is what a member provides; it can be large, and changes.
 type catalog struct {
 	Services []string             `msgpack:"s"`
+	Types    map[string]string    `msgpack:"y,omitempty"` // declared service types
 	Streams  map[string]StreamUse `msgpack:"t"`
 	State    *serverState         `msgpack:"st,omitempty"`
 }
@@ -69,14 +72,16 @@ type Member struct {
 	Raft string `json:"raft,omitempty"`
 	Self bool   `json:"self,omitempty"`
 
-	session string
-	state   *serverState
+	session  string
+	state    *serverState
+	svcTypes map[string]string
 }
 
 // Service is a service name and the members that provide it.
 type Service struct {
 	Name      string   `json:"name"`
 	Providers []string `json:"providers"`
+	Type      string   `json:"type,omitempty"` // declared by a provider (ServiceType)
 }
 
 // decodeMember turns a discovery member into a Member; malformed metadata or
@@ -89,7 +94,7 @@ func decodeMember(m discovery.Member) Member {
 	}
 	var c catalog
 	if len(m.State) > 0 && wire.Unmarshal(m.State, &c) == nil {
-		out.Services, out.Streams = c.Services, c.Streams
+		out.Services, out.Streams, out.svcTypes = c.Services, c.Streams, c.Types
 		if out.Raft != "" && c.State != nil {
 			out.state, out.Role = c.State, "server"
 		}
@@ -185,7 +190,11 @@ func (p *Peer) Services() []Service {
 	for name, provs := range p.cat.providers {
 		provs = slices.Clone(provs)
 		sort.Strings(provs)
-		out = append(out, Service{Name: name, Providers: provs})
+		svc := Service{Name: name, Providers: provs}
+		for _, pn := range provs {
+			svc.Type = cmp.Or(svc.Type, p.cat.members[pn].svcTypes[name])
+		}
+		out = append(out, svc)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -203,9 +212,10 @@ func (p *Peer) publishCatalog() {
 	for name := range p.handlers {
 		names = append(names, name)
 	}
+	types := maps.Clone(p.svcTypes)
 	p.mu.RUnlock()
 	sort.Strings(names)
-	b, err := wire.Marshal(catalog{Services: names, Streams: p.streams.catalog(), State: p.serverState()})
+	b, err := wire.Marshal(catalog{Services: names, Types: types, Streams: p.streams.catalog(), State: p.serverState()})
 	if err != nil {
 		p.log.Error("encode catalog", "err", err)
 		return

@@ -28,7 +28,8 @@ type Peer struct {
 
 	mu       sync.RWMutex
 	handlers map[string]Handler
-	pubMu    sync.Mutex // orders catalog announcements
+	svcTypes map[string]string // declared service types, by name
+	pubMu    sync.Mutex        // orders catalog announcements
 	closed   bool
 
 	cat     *catalogIndex
@@ -59,6 +60,7 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 		cfg:      cfg,
 		log:      cfg.Logger.With("peer", cfg.Name),
 		handlers: make(map[string]Handler),
+		svcTypes: make(map[string]string),
 		sel:      newSelector(cfg.DownFor),
 		ev:       newFanout(),
 		streams:  newStreamTable(),

@@ -51,9 +51,23 @@ func Func[In, Out any](f func(ctx context.Context, in In) (Out, error)) Handler 
 	}
 }
 
+// ProvideOption configures a provided service.
+type ProvideOption func(*provideOptions)
+
+type provideOptions struct{ msgType string }
+
+// ServiceType declares the service's type, e.g. a ROS service type such as
+// "std_srvs/SetBool": it travels in the catalog, so that a ROS gateway can
+// offer the service to ROS.
+func ServiceType(t string) ProvideOption { return func(o *provideOptions) { o.msgType = t } }
+
 // Provide makes this peer a provider of name. The catalog change reaches the
 // mesh within the gossip time.
-func (p *Peer) Provide(name string, h Handler) error {
+func (p *Peer) Provide(name string, h Handler, opts ...ProvideOption) error {
+	var o provideOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	if err := validName(name); err != nil {
 		return err
 	}
@@ -70,6 +84,9 @@ func (p *Peer) Provide(name string, h Handler) error {
 		return fmt.Errorf("%w: %q", ErrAlreadyProvided, name)
 	}
 	p.handlers[name] = h
+	if o.msgType != "" {
+		p.svcTypes[name] = o.msgType
+	}
 	p.mu.Unlock()
 	p.publishCatalog()
 	return nil
@@ -80,6 +97,7 @@ func (p *Peer) Unprovide(name string) {
 	p.mu.Lock()
 	_, ok := p.handlers[name]
 	delete(p.handlers, name)
+	delete(p.svcTypes, name)
 	closed := p.closed
 	p.mu.Unlock()
 	if ok && !closed {

@@ -13,8 +13,12 @@ command -v go >/dev/null 2>&1 || { echo "test.sh: Go 1.26 or newer is required (
 
 # Debian packages the tests use: python3-zmq is a real libzmq peer for the
 # interoperability tests; iproute2 (ip netns, veth, bridges) builds the
-# private networks that partition tests cut, which also needs root.
-packages=(python3 python3-zmq iproute2)  # python3 used as /usr/bin/python3
+# private networks that partition tests cut, which also needs root; the
+# ROS 1 master, tools and message packages are the real ROS graph the
+# gateway tests bridge.
+packages=(python3 python3-zmq iproute2  # python3 used as /usr/bin/python3
+	python3-rosmaster python3-rospy python3-rostopic python3-rosservice python3-rosparam
+	python3-std-msgs python3-std-srvs python3-geometry-msgs)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -18,6 +18,8 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	var pf peerFlags
 	pf.register(fs)
 	pf.registerServer(fs)
+	pf.registerROS(fs)
+	useROS := fs.Bool("ros", false, "bridge the ROS 1 graph of $ROS_MASTER_URI")
 	demo := fs.Bool("demo", false, "provide the demo services demo/echo, demo/add, demo/whoami, demo/sleep and demo/fail,\nand publish demo/ticks (a counter, 10 per second)")
 	if _, code, ok := parse(fs, args, errw, 0, 0); !ok {
 		return code
@@ -46,6 +48,14 @@ func cmdRun(args []string, out, errw io.Writer) int {
 			return exitFail
 		}
 		defer func() { <-ticks }()
+	}
+	if *useROS || pf.ros.master != "" {
+		gw, err := startGateway(ctx, p, pf.ros, cfg.Logger)
+		if err != nil {
+			fmt.Fprintln(errw, "pyros-peer run:", err)
+			return exitFail
+		}
+		defer gw.Close()
 	}
 	eps := p.Endpoints()
 	role := ""

@@ -22,6 +22,19 @@ type peerFlags struct {
 	noRegistry, noIPC                                       bool
 	data                                                    string // run only
 	expect                                                  int    // run only
+	ros                                                     rosFlags
+}
+
+// rosFlags make a long-lived peer a ROS gateway.
+type rosFlags struct {
+	master, prefix, include, exclude string
+}
+
+func (f *peerFlags) registerROS(fs *flag.FlagSet) {
+	fs.StringVar(&f.ros.master, "ros-master", "", "bridge the ROS 1 graph of this master (http://HOST:PORT; env ROS_MASTER_URI with --ros)")
+	fs.StringVar(&f.ros.prefix, "ros-prefix", "ros", "where ROS names live in the mesh: /a/b is the stream ros/a/b")
+	fs.StringVar(&f.ros.include, "ros-include", "", "comma-separated ROS name patterns to bridge (default: all), e.g. /robot/*")
+	fs.StringVar(&f.ros.exclude, "ros-exclude", "", "comma-separated ROS name patterns not to bridge")
 }
 
 // registerServer adds the flags that make a long-lived peer a state server.

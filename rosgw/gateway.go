@@ -1,0 +1,220 @@
+package rosgw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/goroslib/v2"
+	"github.com/bluenviron/goroslib/v2/pkg/apimaster"
+
+	"github.com/pyros-mesh/pyros/peer"
+)
+
+// ErrConfig reports an invalid gateway configuration.
+var ErrConfig = errors.New("rosgw: invalid configuration")
+
+// Config configures a Gateway.
+type Config struct {
+	// Master is the ROS master's URI. Default $ROS_MASTER_URI, else
+	// http://127.0.0.1:11311.
+	Master string
+	// Prefix is where ROS names live in the mesh: the ROS topic
+	// /robot/odom is the stream ros/robot/odom. Default "ros".
+	Prefix string
+	// Include and Exclude select the ROS names bridged, as path.Match
+	// patterns on the ROS name ("/robot/*"); a name is bridged when it
+	// matches an Include pattern (none: everything) and no Exclude one.
+	Include, Exclude []string
+	// Node is the gateway's ROS node name. Default pyros_<peer name>.
+	Node string
+	// Poll is how often the ROS graph is read. Default 500 ms.
+	Poll time.Duration
+	// Logger receives the gateway's logs; nil: the peer's.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults(p *peer.Peer) error {
+	c.Master = firstOf(c.Master, os.Getenv("ROS_MASTER_URI"), "http://127.0.0.1:11311")
+	if _, err := hostOf(c.Master); err != nil {
+		return err
+	}
+	c.Prefix = strings.Trim(firstOf(c.Prefix, "ros"), "/")
+	c.Node = firstOf(c.Node, "pyros_"+rosSafe(p.Name()))
+	if c.Poll <= 0 {
+		c.Poll = 500 * time.Millisecond
+	}
+	for _, pat := range append(c.Include, c.Exclude...) {
+		if _, err := path.Match(pat, "/"); err != nil {
+			return fmt.Errorf("%w: pattern %q: %v", ErrConfig, pat, err)
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// rosSafe turns a peer name into a valid ROS name part.
+func rosSafe(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return '_'
+	}, name)
+}
+
+// Gateway bridges one ROS master's graph into the mesh through a peer.
+type Gateway struct {
+	p      *peer.Peer
+	cfg    Config
+	log    *slog.Logger
+	node   *goroslib.Node
+	master *apimaster.Client
+	defs   *definitions
+	params *params
+	ctx    context.Context // ends with Close
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	imports map[string]*importer // by ROS topic
+	exports map[string]*exporter // by ROS topic
+
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Start connects to the ROS master as a node and bridges its graph until
+// Close.
+func Start(ctx context.Context, p *peer.Peer, cfg Config) (*Gateway, error) {
+	if err := cfg.setDefaults(p); err != nil {
+		return nil, err
+	}
+	host, _ := hostOf(cfg.Master)
+	g := &Gateway{p: p, cfg: cfg, log: cfg.Logger.With("component", "rosgw"),
+		imports: make(map[string]*importer), exports: make(map[string]*exporter), done: make(chan struct{})}
+	g.master = apimaster.NewClient(host, "/"+cfg.Node, &http.Client{Timeout: probeTimeout})
+	if _, err := g.master.GetURI(); err != nil {
+		return nil, fmt.Errorf("rosgw: no ROS master at %s: %w", cfg.Master, err)
+	}
+	node, err := goroslib.NewNode(goroslib.NodeConf{
+		MasterAddress:   host,
+		Name:            cfg.Node,
+		LogLevel:        goroslib.LogLevelWarn,
+		LogDestinations: goroslib.LogDestinationCallback,
+		OnLog:           g.rosLog,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rosgw: join the ROS graph at %s: %w", cfg.Master, err)
+	}
+	g.node = node
+	g.defs = newDefinitions(p, g.log)
+	g.params = newParams(g, host)
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	g.wg.Add(2)
+	go g.run()
+	go g.watchParams()
+	return g, nil
+}
+
+func (g *Gateway) rosLog(level goroslib.LogLevel, msg string) {
+	l := slog.LevelInfo
+	if level >= goroslib.LogLevelWarn {
+		l = slog.LevelWarn
+	}
+	g.log.Log(context.Background(), l, msg, "from", "goroslib")
+}
+
+// Close stops bridging, leaves the ROS graph and waits. It is idempotent.
+func (g *Gateway) Close() error {
+	g.closeOnce.Do(func() {
+		close(g.done)
+		g.cancel()
+		g.wg.Wait()
+		g.mu.Lock()
+		for t, im := range g.imports {
+			im.close()
+			delete(g.imports, t)
+		}
+		for t, ex := range g.exports {
+			ex.close()
+			delete(g.exports, t)
+		}
+		g.mu.Unlock()
+		g.defs.wg.Wait()
+		g.node.Close()
+	})
+	return nil
+}
+
+// run follows the ROS graph and the mesh's streams.
+func (g *Gateway) run() {
+	defer g.wg.Done()
+	t := time.NewTicker(g.cfg.Poll)
+	defer t.Stop()
+	for {
+		g.sync()
+		g.params.fromROS(g.ctx)
+		select {
+		case <-g.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// watchParams copies shared state changes into ROS parameters; it waits
+// for state servers when the mesh has none.
+func (g *Gateway) watchParams() {
+	defer g.wg.Done()
+	for g.ctx.Err() == nil {
+		err := g.params.toROS(g.ctx)
+		if g.ctx.Err() != nil {
+			return
+		}
+		g.log.Debug("parameters: waiting for the shared state", "err", err)
+		select {
+		case <-g.ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// included reports whether the ROS name is bridged.
+func (g *Gateway) included(name string) bool {
+	match := func(pats []string) bool {
+		for _, p := range pats {
+			if ok, _ := path.Match(p, name); ok {
+				return true
+			}
+		}
+		return false
+	}
+	return (len(g.cfg.Include) == 0 || match(g.cfg.Include)) && !match(g.cfg.Exclude)
+}
+
+// meshName maps a ROS name to its mesh name, and back.
+func (g *Gateway) meshName(rosName string) string { return g.cfg.Prefix + rosName }
+
+func (g *Gateway) rosName(meshName string) (string, bool) {
+	rest, ok := strings.CutPrefix(meshName, g.cfg.Prefix+"/")
+	return "/" + rest, ok && rest != ""
+}

@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rosMaster is a real ROS 1 master (Debian's rosmaster) private to a test.
+type rosMaster struct {
+	uri  string
+	home string // ROS_HOME: logs of the ROS tools
+}
+
+// startROSMaster runs rosmaster on a free loopback port.
+func startROSMaster(t *testing.T, m *mesh) *rosMaster {
+	t.Helper()
+	for _, tool := range []string{"/usr/bin/rosmaster", "/usr/bin/rostopic", "/usr/bin/rosservice", "/usr/bin/rosparam"} {
+		if _, err := os.Stat(tool); err != nil {
+			t.Fatalf("%s is missing: the ROS tests need Debian's python3-rosmaster, python3-rostopic, python3-rosservice and python3-rosparam (./scripts/test.sh installs them as root)", tool)
+		}
+	}
+	port := freePort(t)
+	r := &rosMaster{uri: fmt.Sprintf("http://127.0.0.1:%d", port), home: t.TempDir()}
+	cmd := exec.Command("/usr/bin/rosmaster", "--core", "-p", fmt.Sprint(port), "-w", "1")
+	cmd.Env = r.env()
+	m.spawn("rosmaster", cmd)
+	waitFor(t, 20*time.Second, "rosmaster listening", func() bool {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return r
+}
+
+// freePort asks the OS for a free tcp port on loopback (rosmaster takes a
+// port number, not a listener).
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// env is the environment of ROS processes talking to this master on
+// loopback only.
+func (r *rosMaster) env() []string {
+	return append(os.Environ(), "ROS_MASTER_URI="+r.uri, "ROS_HOSTNAME=127.0.0.1", "ROS_HOME="+r.home,
+		"ROS_LOG_DIR="+r.home, "PYTHONUNBUFFERED=1")
+}
+
+// tool runs a ROS command-line tool of this master in the background.
+func (r *rosMaster) tool(m *mesh, name string, args ...string) *proc {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = r.env()
+	p, _ := m.spawn(name, cmd)
+	return p
+}
+
+// run runs a ROS tool to its end, within d.
+func (r *rosMaster) run(t *testing.T, d time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = r.env()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// startGateway runs a pyros peer that bridges the master.
+func (r *rosMaster) startGateway(m *mesh, name string) *proc {
+	return m.startPeer(name, "--ros-master", r.uri)
+}
+
+// TestROSTopicToMesh: rostopic pub on ROS, pyros-peer echo on the mesh, for
+// a flat and a nested type.
+func TestROSTopicToMesh(t *testing.T) {
+	m := newMesh(t)
+	ros := startROSMaster(t, m)
+	ros.startGateway(m, "gw")
+	ros.tool(m, "rostopic-chatter", "/usr/bin/rostopic", "pub", "-r", "10", "/chatter", "std_msgs/String", "data: hello from ROS")
+	ros.tool(m, "rostopic-twist", "/usr/bin/rostopic", "pub", "-r", "10", "/turtle/cmd_vel", "geometry_msgs/Twist", "{linear: {x: 0.25}, angular: {z: -1.5}}")
+	out, errOut, code := m.cli("echo", "ros/chatter", "--count", "2", "--timeout", "30s")
+	if code != 0 || strings.Count(out, `{"data":"hello from ROS"}`) != 2 {
+		t.Fatalf("echo ros/chatter: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, errOut, code = m.cli("echo", "ros/turtle/cmd_vel", "--count", "1", "--timeout", "30s")
+	if code != 0 || !strings.Contains(out, `"linear":{"x":0.25,"y":0,"z":0}`) || !strings.Contains(out, `"z":-1.5`) {
+		t.Fatalf("echo ros/turtle/cmd_vel: exit %d\n%s\n%s", code, out, errOut)
+	}
+	streams, _, _ := m.cli("streams", "--json")
+	if !strings.Contains(streams, `"type": "geometry_msgs/Twist"`) {
+		t.Fatalf("the stream does not declare its ROS type:\n%s", streams)
+	}
+}
+
+// TestMeshTopicToROS: pyros-peer pub on the mesh, rostopic echo on ROS.
+func TestMeshTopicToROS(t *testing.T) {
+	m := newMesh(t)
+	ros := startROSMaster(t, m)
+	ros.startGateway(m, "gw")
+	pub := exec.Command(peerBin, "pub", "ros/robot/cmd_vel", `{"linear":{"x":1.5},"angular":{"z":0.5}}`,
+		"--type", "geometry_msgs/Twist", "--rate", "10", "--count", "0")
+	m.spawn("pub", pub)
+	pub2 := exec.Command(peerBin, "pub", "ros/greeting", `{"data":"hello from the mesh"}`,
+		"--type", "std_msgs/String", "--rate", "10", "--count", "0")
+	m.spawn("pub2", pub2)
+	var out string
+	waitFor(t, 40*time.Second, "rostopic echo receiving /robot/cmd_vel", func() bool {
+		o, err := ros.run(t, 10*time.Second, "/usr/bin/rostopic", "echo", "-n", "1", "/robot/cmd_vel")
+		out = o
+		return err == nil && strings.Contains(o, "x: 1.5") && strings.Contains(o, "z: 0.5")
+	})
+	waitFor(t, 20*time.Second, "rostopic echo receiving /greeting", func() bool {
+		o, err := ros.run(t, 10*time.Second, "/usr/bin/rostopic", "echo", "-n", "1", "/greeting")
+		out = o
+		return err == nil && strings.Contains(o, `data: "hello from the mesh"`)
+	})
+	_ = out
+}
+
+// TestROSParamsAndState: a parameter set in ROS is read with pyros-peer
+// state get, and a state key under ros/ becomes a ROS parameter.
+func TestROSParamsAndState(t *testing.T) {
+	m := newMesh(t)
+	ros := startROSMaster(t, m)
+	m.startPeer("gw", "--ros-master", ros.uri, "--data", t.TempDir(), "--bootstrap-expect", "1")
+	if out, err := ros.run(t, 20*time.Second, "/usr/bin/rosparam", "set", "/robot/speed", "3"); err != nil {
+		t.Fatalf("rosparam set: %v\n%s", err, out)
+	}
+	waitFor(t, 20*time.Second, "the ROS parameter in the shared state", func() bool {
+		out, _, code := m.cli("state", "get", "ros/robot/speed")
+		return code == 0 && out == "3\n"
+	})
+	if _, errOut, code := m.cli("state", "put", "ros/robot/mode", `"auto"`); code != 0 {
+		t.Fatalf("state put: %s", errOut)
+	}
+	waitFor(t, 20*time.Second, "the state key as a ROS parameter", func() bool {
+		out, err := ros.run(t, 10*time.Second, "/usr/bin/rosparam", "get", "/robot/mode")
+		return err == nil && strings.TrimSpace(out) == "auto"
+	})
+	if out, err := ros.run(t, 20*time.Second, "/usr/bin/rosparam", "set", "/robot/speed", "4.5"); err != nil {
+		t.Fatalf("rosparam set: %v\n%s", err, out)
+	}
+	waitFor(t, 20*time.Second, "the changed ROS parameter in the shared state", func() bool {
+		out, _, code := m.cli("state", "get", "ros/robot/speed")
+		return code == 0 && out == "4.5\n"
+	})
+}
