@@ -36,10 +36,11 @@ type definitions struct {
 
 	mu    sync.Mutex
 	specs map[string]*MsgSpec
+	srvs  map[string]*SrvSpec
 }
 
 func newDefinitions(p *peer.Peer, log *slog.Logger) *definitions {
-	return &definitions{p: p, log: log, specs: make(map[string]*MsgSpec)}
+	return &definitions{p: p, log: log, specs: make(map[string]*MsgSpec), srvs: make(map[string]*SrvSpec)}
 }
 
 // learn parses and caches a definition a publisher sent, and shares it.

@@ -93,9 +93,12 @@ type Gateway struct {
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	imports map[string]*importer // by ROS topic
-	exports map[string]*exporter // by ROS topic
+	mu         sync.Mutex
+	imports    map[string]*importer  // by ROS topic
+	exports    map[string]*exporter  // by ROS topic
+	srvImports map[string]*srvImport // by ROS service
+	srvExports map[string]*srvExport // by ROS service
+	retry      failures
 
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -110,7 +113,8 @@ func Start(ctx context.Context, p *peer.Peer, cfg Config) (*Gateway, error) {
 	}
 	host, _ := hostOf(cfg.Master)
 	g := &Gateway{p: p, cfg: cfg, log: cfg.Logger.With("component", "rosgw"),
-		imports: make(map[string]*importer), exports: make(map[string]*exporter), done: make(chan struct{})}
+		imports: make(map[string]*importer), exports: make(map[string]*exporter),
+		srvImports: make(map[string]*srvImport), srvExports: make(map[string]*srvExport), done: make(chan struct{})}
 	g.master = apimaster.NewClient(host, "/"+cfg.Node, &http.Client{Timeout: probeTimeout})
 	if _, err := g.master.GetURI(); err != nil {
 		return nil, fmt.Errorf("rosgw: no ROS master at %s: %w", cfg.Master, err)
@@ -157,6 +161,14 @@ func (g *Gateway) Close() error {
 		for t, ex := range g.exports {
 			ex.close()
 			delete(g.exports, t)
+		}
+		for n, im := range g.srvImports {
+			im.close()
+			delete(g.srvImports, n)
+		}
+		for n, ex := range g.srvExports {
+			ex.close()
+			delete(g.srvExports, n)
 		}
 		g.mu.Unlock()
 		g.defs.wg.Wait()
@@ -217,4 +229,21 @@ func (g *Gateway) meshName(rosName string) string { return g.cfg.Prefix + rosNam
 func (g *Gateway) rosName(meshName string) (string, bool) {
 	rest, ok := strings.CutPrefix(meshName, g.cfg.Prefix+"/")
 	return "/" + rest, ok && rest != ""
+}
+
+// attempt runs a bridging step unless it failed recently, and logs a
+// failure once in a row of them.
+func (g *Gateway) attempt(key string, f func() error) bool {
+	now := time.Now()
+	if !g.retry.due(key, now) {
+		return false
+	}
+	if err := f(); err != nil {
+		if g.retry.failed(key, now) {
+			g.log.Warn("cannot bridge "+key+"; retrying every "+retryAfter.String(), "err", err)
+		}
+		return false
+	}
+	g.retry.ok(key)
+	return true
 }

@@ -413,6 +413,16 @@ func (s *MsgSpec) MD5() (string, error) {
 
 // md5 computes MD5, with visiting guarding against cycles.
 func (s *MsgSpec) md5(visiting map[*MsgSpec]bool) (string, error) {
+	text, err := s.md5Text(visiting)
+	if err != nil {
+		return "", err
+	}
+	sum := md5.Sum([]byte(text))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// md5Text is the text whose MD5 is the message's.
+func (s *MsgSpec) md5Text(visiting map[*MsgSpec]bool) (string, error) {
 	switch {
 	case !validTypeName(s.Type):
 		return "", badDef("invalid message type name %q", s.Type)
@@ -432,8 +442,7 @@ func (s *MsgSpec) md5(visiting map[*MsgSpec]bool) (string, error) {
 		}
 		lines = append(lines, typ+" "+f.Name)
 	}
-	sum := md5.Sum([]byte(strings.Join(lines, "\n")))
-	return hex.EncodeToString(sum[:]), nil
+	return strings.Join(lines, "\n"), nil
 }
 
 // md5Type returns the type part of the field's line in the MD5 text.

@@ -28,6 +28,7 @@ func (g *Gateway) sync() {
 	rosPubs := g.foreignPublishers(state)
 	g.syncImports(rosPubs)
 	g.syncExports(rosPubs)
+	g.syncServices(state)
 }
 
 // foreignPublishers maps each included ROS topic to its publisher nodes,
@@ -66,9 +67,8 @@ func (g *Gateway) syncImports(rosPubs map[string][]string) {
 			ex.close() // a ROS publisher appeared: import instead
 			delete(g.exports, topic)
 		}
-		im, err := g.startImport(topic, nodes)
-		if err != nil {
-			g.log.Warn("import", "topic", topic, "err", err)
+		var im *importer
+		if !g.attempt("topic "+topic, func() (err error) { im, err = g.startImport(topic, nodes); return err }) {
 			continue
 		}
 		g.imports[topic] = im
@@ -100,9 +100,8 @@ func (g *Gateway) syncExports(rosPubs map[string][]string) {
 		if g.exports[topic] != nil {
 			continue
 		}
-		ex, err := g.startExport(topic, si)
-		if err != nil {
-			g.log.Warn("export", "topic", topic, "type", si.Type, "err", err)
+		var ex *exporter
+		if !g.attempt("stream "+si.Name, func() (err error) { ex, err = g.startExport(topic, si); return err }) {
 			continue
 		}
 		g.exports[topic] = ex

@@ -26,6 +26,8 @@ func runRole(role string) int {
 		err = runZMQ4Echo()
 	case "state-owner":
 		err = runStateOwner()
+	case "setbool":
+		err = runSetBool()
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
@@ -118,6 +120,39 @@ func runStateOwner() error {
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if _, err := p.State().Put(wctx, "presence/"+p.Name(), "here", peer.Ephemeral()); err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	<-ctx.Done()
+	return nil
+}
+
+// runSetBool provides ros/robot/enable, declared as the ROS service type
+// std_srvs/SetBool, for a ROS gateway to offer to ROS.
+func runSetBool() error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	p, err := peer.New(ctx, peer.Config{
+		Name:        os.Getenv("PYROS_E2E_NAME"),
+		RegistryDir: os.Getenv("PYROS_REGISTRY"),
+		Gossip:      discovery.LocalConfig(),
+		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	type req struct {
+		Data bool `msgpack:"data"`
+	}
+	type res struct {
+		Success bool   `msgpack:"success"`
+		Message string `msgpack:"message"`
+	}
+	err = p.Provide("ros/robot/enable", peer.Func(func(_ context.Context, in req) (res, error) {
+		return res{Success: true, Message: fmt.Sprintf("enabled=%v by a Go peer", in.Data)}, nil
+	}), peer.ServiceType("std_srvs/SetBool"))
+	if err != nil {
 		return err
 	}
 	fmt.Println("ready")

@@ -157,3 +157,37 @@ func TestROSParamsAndState(t *testing.T) {
 		return code == 0 && out == "4.5\n"
 	})
 }
+
+// rospyServer is a rospy node providing /robot/reset (std_srvs/SetBool).
+const rospyServer = `
+import rospy
+from std_srvs.srv import SetBool, SetBoolResponse
+rospy.init_node('resetter')
+rospy.Service('/robot/reset', SetBool, lambda req: SetBoolResponse(True, 'reset=%s by rospy' % req.data))
+print('ready', flush=True)
+rospy.spin()
+`
+
+// TestROSServicesBothWays: rosservice call reaches a Go mesh service, and
+// pyros-peer call reaches a rospy service.
+func TestROSServicesBothWays(t *testing.T) {
+	m := newMesh(t)
+	ros := startROSMaster(t, m)
+	ros.startGateway(m, "gw")
+	m.startRole("enabler", "setbool")
+	var out string
+	waitFor(t, 30*time.Second, "rosservice call of the Go service", func() bool {
+		o, err := ros.run(t, 10*time.Second, "/usr/bin/rosservice", "call", "/robot/enable", "data: true")
+		out = o
+		return err == nil && strings.Contains(o, "success: True") && strings.Contains(o, "enabled=true by a Go peer")
+	})
+	py := exec.Command("/usr/bin/python3", "-c", rospyServer)
+	py.Env = ros.env()
+	m.start("rospy", py)
+	waitFor(t, 30*time.Second, "pyros-peer call of the rospy service", func() bool {
+		o, _, code := m.cli("call", "ros/robot/reset", `{"data":true}`)
+		out = o
+		return code == 0 && strings.Contains(o, `"message":"reset=True by rospy"`) && strings.Contains(o, `"success":true`)
+	})
+	_ = out
+}
