@@ -33,7 +33,9 @@ type Config struct {
 	// patterns on the ROS name ("/robot/*"); a name is bridged when it
 	// matches an Include pattern (none: everything) and no Exclude one.
 	Include, Exclude []string
-	// Node is the gateway's ROS node name. Default pyros_<peer name>.
+	// Node names the gateway's ROS node: pyros_<Node>, default
+	// pyros_<peer name>. Nodes named pyros_* are gateways: what they
+	// publish or provide is not imported.
 	Node string
 	// Poll is how often the ROS graph is read. Default 500 ms.
 	Poll time.Duration
@@ -47,7 +49,7 @@ func (c *Config) setDefaults(p *peer.Peer) error {
 		return err
 	}
 	c.Prefix = strings.Trim(firstOf(c.Prefix, "ros"), "/")
-	c.Node = firstOf(c.Node, "pyros_"+rosSafe(p.Name()))
+	c.Node = nodePrefix + rosSafe(firstOf(c.Node, p.Name()))
 	if c.Poll <= 0 {
 		c.Poll = 500 * time.Millisecond
 	}
@@ -83,15 +85,16 @@ func rosSafe(name string) string {
 
 // Gateway bridges one ROS master's graph into the mesh through a peer.
 type Gateway struct {
-	p      *peer.Peer
-	cfg    Config
-	log    *slog.Logger
-	node   *goroslib.Node
-	master *apimaster.Client
-	defs   *definitions
-	params *params
-	ctx    context.Context // ends with Close
-	cancel context.CancelFunc
+	p        *peer.Peer
+	cfg      Config
+	log      *slog.Logger
+	node     *goroslib.Node
+	master   *apimaster.Client
+	defs     *definitions
+	params   *params
+	masterID string          // the master, as ownership keys name it
+	ctx      context.Context // ends with Close
+	cancel   context.CancelFunc
 
 	mu         sync.Mutex
 	imports    map[string]*importer  // by ROS topic
@@ -116,9 +119,11 @@ func Start(ctx context.Context, p *peer.Peer, cfg Config) (*Gateway, error) {
 		imports: make(map[string]*importer), exports: make(map[string]*exporter),
 		srvImports: make(map[string]*srvImport), srvExports: make(map[string]*srvExport), done: make(chan struct{})}
 	g.master = apimaster.NewClient(host, "/"+cfg.Node, &http.Client{Timeout: probeTimeout})
-	if _, err := g.master.GetURI(); err != nil {
+	uri, err := g.master.GetURI()
+	if err != nil {
 		return nil, fmt.Errorf("rosgw: no ROS master at %s: %w", cfg.Master, err)
 	}
+	g.masterID = masterKey(uri)
 	node, err := goroslib.NewNode(goroslib.NodeConf{
 		MasterAddress:   host,
 		Name:            cfg.Node,

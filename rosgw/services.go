@@ -60,11 +60,10 @@ func probeService(ctx context.Context, master *apimaster.Client, callerID, servi
 //     peer other than this one, is offered in ROS unless ROS has a
 //     provider of it.
 func (g *Gateway) syncServices(state *apimaster.SystemState) {
-	self := "/" + g.cfg.Node
 	rosProv := make(map[string]bool)
 	for _, e := range state.ProvidedServices {
 		for _, n := range e.Nodes {
-			if n != self && g.included(e.Name) {
+			if !gatewayNode(n) && g.included(e.Name) {
 				rosProv[e.Name] = true
 			}
 		}
@@ -77,13 +76,13 @@ func (g *Gateway) importServices(rosProv map[string]bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for name, im := range g.srvImports {
-		if !rosProv[name] {
+		if !rosProv[name] || !g.owns("service "+name, true) {
 			im.close()
 			delete(g.srvImports, name)
 		}
 	}
 	for name := range rosProv {
-		if g.srvImports[name] != nil {
+		if g.srvImports[name] != nil || !g.owns("service "+name, false) {
 			continue
 		}
 		if ex := g.srvExports[name]; ex != nil {
@@ -171,13 +170,13 @@ func (g *Gateway) exportServices(rosProv map[string]bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for name, ex := range g.srvExports {
-		if _, ok := want[name]; !ok {
+		if _, ok := want[name]; !ok || !g.owns("service "+name, true) {
 			ex.close()
 			delete(g.srvExports, name)
 		}
 	}
 	for name, svc := range want {
-		if g.srvExports[name] != nil {
+		if g.srvExports[name] != nil || !g.owns("service "+name, false) {
 			continue
 		}
 		var ex *srvExport

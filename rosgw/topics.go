@@ -34,14 +34,13 @@ func (g *Gateway) sync() {
 // foreignPublishers maps each included ROS topic to its publisher nodes,
 // this gateway's node left out.
 func (g *Gateway) foreignPublishers(state *apimaster.SystemState) map[string][]string {
-	self := "/" + g.cfg.Node
 	out := make(map[string][]string)
 	for _, e := range state.PublishedTopics {
 		if !g.included(e.Name) {
 			continue
 		}
 		for _, n := range e.Nodes {
-			if n != self {
+			if !gatewayNode(n) {
 				out[e.Name] = append(out[e.Name], n)
 			}
 		}
@@ -53,14 +52,14 @@ func (g *Gateway) syncImports(rosPubs map[string][]string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for topic, im := range g.imports {
-		if len(rosPubs[topic]) == 0 {
+		if len(rosPubs[topic]) == 0 || !g.owns("topic "+topic, true) {
 			im.close()
 			delete(g.imports, topic)
 			g.log.Info("stopped importing", "topic", topic)
 		}
 	}
 	for topic, nodes := range rosPubs {
-		if g.imports[topic] != nil {
+		if g.imports[topic] != nil || !g.owns("topic "+topic, false) {
 			continue
 		}
 		if ex := g.exports[topic]; ex != nil {
@@ -90,14 +89,14 @@ func (g *Gateway) syncExports(rosPubs map[string][]string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for topic, ex := range g.exports {
-		if _, ok := want[topic]; !ok {
+		if _, ok := want[topic]; !ok || !g.owns("topic "+topic, true) {
 			ex.close()
 			delete(g.exports, topic)
 			g.log.Info("stopped exporting", "topic", topic)
 		}
 	}
 	for topic, si := range want {
-		if g.exports[topic] != nil {
+		if g.exports[topic] != nil || !g.owns("topic "+topic, false) {
 			continue
 		}
 		var ex *exporter

@@ -7,8 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/pyros-mesh/pyros/peer"
 )
 
 // rosMaster is a real ROS 1 master (Debian's rosmaster) private to a test.
@@ -190,4 +193,96 @@ func TestROSServicesBothWays(t *testing.T) {
 		return code == 0 && strings.Contains(o, `"message":"reset=True by rospy"`) && strings.Contains(o, `"success":true`)
 	})
 	_ = out
+}
+
+// rospyCounter publishes an increasing std_msgs/Int32 on /count at 20 Hz.
+const rospyCounter = `
+import rospy
+from std_msgs.msg import Int32
+rospy.init_node('counter')
+pub = rospy.Publisher('/count', Int32, queue_size=100)
+print('ready', flush=True)
+n = 0
+r = rospy.Rate(20)
+while not rospy.is_shutdown():
+    n += 1
+    pub.publish(Int32(n))
+    r.sleep()
+`
+
+// TestROSGatewayFailover runs two gateways to one master: exactly one
+// bridges /count; SIGKILLed, the other takes over, and no message is ever
+// delivered twice.
+func TestROSGatewayFailover(t *testing.T) {
+	m := newMesh(t)
+	ros := startROSMaster(t, m)
+	dir := t.TempDir()
+	gws := map[string]*proc{}
+	for _, name := range []string{"gw1", "gw2"} {
+		gws[name] = m.startPeer(name, "--ros-master", ros.uri, "--data", dir+"/"+name, "--bootstrap-expect", "3")
+	}
+	m.startPeer("s3", "--data", dir+"/s3", "--bootstrap-expect", "3")
+	py := exec.Command("/usr/bin/python3", "-c", rospyCounter)
+	py.Env = ros.env()
+	m.start("counter", py)
+
+	c := m.peer("listener")
+	var mu sync.Mutex
+	seen := map[int]int{}          // value -> deliveries
+	from := map[string]time.Time{} // gateway -> last delivery
+	count := map[string]int{}      // gateway -> deliveries
+	sub, err := c.Subscribe(context.Background(), "ros/count", func(msg peer.Message) {
+		var v struct {
+			Data int `msgpack:"data"`
+		}
+		msg.Decode(&v)
+		mu.Lock()
+		seen[v.Data]++
+		from[msg.From()] = time.Now()
+		count[msg.From()]++
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var owner string
+	waitFor(t, 40*time.Second, "one gateway bridging /count", func() bool {
+		es, _, err := c.State().List(ctx, "pyros/rosgw/owner/")
+		for _, e := range es {
+			if strings.HasSuffix(e.Key, "/topic /count") && err == nil {
+				e.Decode(&owner)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return owner != "" && count[owner] >= 20
+	})
+	other := map[string]string{"gw1": "gw2", "gw2": "gw1"}[owner]
+	gws[owner].kill()
+	killed := time.Now()
+	var took time.Duration
+	waitFor(t, 30*time.Second, other+" taking over", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if took == 0 && from[other].After(killed) {
+			took = time.Since(killed)
+		}
+		return count[other] >= 20
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	dups := 0
+	for _, n := range seen {
+		if n > 1 {
+			dups++
+		}
+	}
+	if dups > 0 {
+		t.Fatalf("%d values delivered more than once", dups)
+	}
+	t.Logf("%s bridged /count (%d messages); SIGKILLed, %s took over after %v (%d messages); %d values received, none twice",
+		owner, count[owner], other, took.Round(time.Millisecond), count[other], len(seen))
 }
