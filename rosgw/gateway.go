@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type Config struct {
 	// Include and Exclude select the ROS names bridged, as path.Match
 	// patterns on the ROS name ("/robot/*"); a name is bridged when it
 	// matches an Include pattern (none: everything) and no Exclude one.
+	// ROS's own names (DefaultExclude) are always excluded.
 	Include, Exclude []string
 	// Node names the gateway's ROS node: pyros_<Node>, default
 	// pyros_<peer name>. Nodes named pyros_* are gateways: what they
@@ -43,7 +45,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// DefaultExclude are ROS names every node has or that belong to one master:
+// logging topics and the master's identity parameters.
+var DefaultExclude = []string{"/rosout", "/rosout_agg", "/run_id", "/rosversion", "/rosdistro", "/roslaunch/*"}
+
 func (c *Config) setDefaults(p *peer.Peer) error {
+	c.Exclude = append(slices.Clone(c.Exclude), DefaultExclude...)
 	c.Master = firstOf(c.Master, os.Getenv("ROS_MASTER_URI"), "http://127.0.0.1:11311")
 	if _, err := hostOf(c.Master); err != nil {
 		return err

@@ -286,3 +286,32 @@ func TestROSGatewayFailover(t *testing.T) {
 	t.Logf("%s bridged /count (%d messages); SIGKILLed, %s took over after %v (%d messages); %d values received, none twice",
 		owner, count[owner], other, took.Round(time.Millisecond), count[other], len(seen))
 }
+
+// TestROSTwoMastersJoined joins two ROS masters through two gateways: a
+// topic of master A reaches a subscriber on master B, and a service of
+// master B answers a client on master A.
+func TestROSTwoMastersJoined(t *testing.T) {
+	m := newMesh(t)
+	a, b := startROSMaster(t, m), startROSMaster(t, m)
+	a.startGateway(m, "gw-a")
+	b.startGateway(m, "gw-b")
+	a.tool(m, "talker-a", "/usr/bin/rostopic", "pub", "-r", "10", "/chatter", "std_msgs/String", "data: hello from master A")
+	py := exec.Command("/usr/bin/python3", "-c", rospyServer)
+	py.Env = b.env()
+	m.start("rospy-b", py)
+	waitFor(t, 40*time.Second, "master B hearing master A's /chatter", func() bool {
+		o, err := b.run(t, 10*time.Second, "/usr/bin/rostopic", "echo", "-n", "1", "/chatter")
+		return err == nil && strings.Contains(o, "hello from master A")
+	})
+	waitFor(t, 40*time.Second, "master A calling master B's /robot/reset", func() bool {
+		o, err := a.run(t, 10*time.Second, "/usr/bin/rosservice", "call", "/robot/reset", "data: false")
+		return err == nil && strings.Contains(o, "reset=False by rospy")
+	})
+	// No loop: master A's /chatter has one publisher besides the talker at
+	// most (none: gw-a only subscribes), and master B's only gw-b.
+	o, err := a.run(t, 10*time.Second, "/usr/bin/rostopic", "info", "/chatter")
+	pubs, _, _ := strings.Cut(o, "Subscribers:")
+	if err != nil || strings.Contains(pubs, "pyros_") {
+		t.Fatalf("a gateway publishes /chatter back into master A:\n%s", o)
+	}
+}
