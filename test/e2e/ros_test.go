@@ -21,7 +21,7 @@ type rosMaster struct {
 }
 
 // startROSMaster runs rosmaster on a free loopback port.
-func startROSMaster(t *testing.T, m *mesh) *rosMaster {
+func startROSMaster(t testing.TB, m *mesh) *rosMaster {
 	t.Helper()
 	for _, tool := range []string{"/usr/bin/rosmaster", "/usr/bin/rostopic", "/usr/bin/rosservice", "/usr/bin/rosparam"} {
 		if _, err := os.Stat(tool); err != nil {
@@ -45,7 +45,7 @@ func startROSMaster(t *testing.T, m *mesh) *rosMaster {
 
 // freePort asks the OS for a free tcp port on loopback (rosmaster takes a
 // port number, not a listener).
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,7 +71,7 @@ func (r *rosMaster) tool(m *mesh, name string, args ...string) *proc {
 }
 
 // run runs a ROS tool to its end, within d.
-func (r *rosMaster) run(t *testing.T, d time.Duration, args ...string) (string, error) {
+func (r *rosMaster) run(t testing.TB, d time.Duration, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
