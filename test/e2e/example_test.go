@@ -73,3 +73,28 @@ func TestExampleState(t *testing.T) {
 		return code == 0 && n >= 4
 	})
 }
+
+// TestExampleROS runs examples/ros with a gateway to a real ROS master: ROS
+// tools see its topic and call its service, and it hears a ROS topic.
+func TestExampleROS(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "ros")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/ros").CombinedOutput(); err != nil {
+		t.Fatalf("build example: %v\n%s", err, out)
+	}
+	m := newMesh(t)
+	ros := startROSMaster(t, m)
+	ros.startGateway(m, "gw")
+	ex := m.start("ros-example", exec.Command(bin))
+	waitFor(t, 40*time.Second, "rostopic echo /turtle1/cmd_vel", func() bool {
+		o, err := ros.run(t, 10*time.Second, "/usr/bin/rostopic", "echo", "-n", "1", "/turtle1/cmd_vel")
+		return err == nil && strings.Contains(o, "x: 1.0") && strings.Contains(o, "z: 0.5")
+	})
+	waitFor(t, 30*time.Second, "rosservice call /robot/enable", func() bool {
+		o, err := ros.run(t, 10*time.Second, "/usr/bin/rosservice", "call", "/robot/enable", "data: true")
+		return err == nil && strings.Contains(o, "enabled=true")
+	})
+	ros.tool(m, "talker", "/usr/bin/rostopic", "pub", "-r", "10", "/chatter", "std_msgs/String", "data: hi example")
+	waitFor(t, 30*time.Second, "the example hearing /chatter", func() bool {
+		return strings.Contains(ex.output(), "/chatter: hi example")
+	})
+}
