@@ -51,9 +51,13 @@ func (n *Node) Call(ctx context.Context, t Target, req Request) (Reply, error) {
 	}
 	id, c := l.newCall()
 	m := message{kind: kindRequest, id: id, timeout: deadlineOf(ctx), service: req.Service, codec: req.Codec, payload: req.Payload}
-	if err := l.send(ctx, &m); err != nil {
+	seq, err := l.sendSeq(ctx, &m)
+	if err != nil {
 		l.dropCall(id)
-		if ctx.Err() != nil {
+		switch {
+		case l.left(seq):
+			return Reply{}, fmt.Errorf("%w: %s: %v", ErrUnknownOutcome, t.Name, err)
+		case ctx.Err() != nil:
 			return Reply{}, ctx.Err()
 		}
 		return Reply{}, fmt.Errorf("%w: to %s: %v", ErrNotDelivered, t.Name, err)
@@ -74,7 +78,9 @@ func (n *Node) Call(ctx context.Context, t Target, req Request) (Reply, error) {
 			return l.result(req.Service, r)
 		default:
 		}
-		if c.acked.Load() {
+		if c.acked.Load() || l.left(seq) {
+			// the request reached the connection: it may have run even if
+			// its acknowledgement never came back
 			return Reply{}, fmt.Errorf("%w: %s: %v", ErrUnknownOutcome, t.Name, l.failErr)
 		}
 		return Reply{}, fmt.Errorf("%w: %s: link lost: %v", ErrNotDelivered, t.Name, l.failErr)

@@ -32,10 +32,12 @@
 //
 // Request/response: every request carries an id, its remaining deadline, the
 // service name and the codec of its payload. The provider acknowledges a
-// request before it runs the handler, so when a link dies the caller knows
-// whether the request was never delivered (ErrNotDelivered: safe to send to
-// another provider) or was delivered and its outcome is unknown
-// (ErrUnknownOutcome). A handler's error or panic comes back as a *RemoteError.
+// request before it runs the handler; the caller tracks whether its request
+// was written to the connection. So when a link dies the caller knows
+// whether the request was never sent (ErrNotDelivered: safe to send to
+// another provider) or may have arrived and its outcome is unknown
+// (ErrUnknownOutcome: it left, and an acknowledgement can be lost with the
+// link). A handler's error or panic comes back as a *RemoteError.
 //
 //	n, err := mesh.Listen(mesh.Config{Name: "a", TCP: "127.0.0.1:0"})
 //	n.Handle(func(ctx context.Context, r mesh.Request) (mesh.Reply, error) {

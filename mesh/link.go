@@ -25,6 +25,7 @@ type link struct {
 	pmu     sync.Mutex
 	nextID  uint64
 	pending map[uint64]*call
+	written atomic.Uint64 // sequence number of the last message written
 
 	smu     sync.Mutex
 	serving map[uint64]context.CancelFunc
@@ -204,17 +205,30 @@ func (l *link) releaseReqs() {
 // send queues m and writes it now if no other goroutine is writing;
 // otherwise the writer goroutine sends it with whatever else is queued.
 func (l *link) send(ctx context.Context, m *message) error {
-	if err := l.q.put(ctx, m, l.done); err != nil {
-		return err
+	_, err := l.sendSeq(ctx, m)
+	return err
+}
+
+// sendSeq is send that also returns m's sequence number in the queue (0 if
+// it was not queued): once l.written reaches it, m has left, and may have
+// arrived even if the link fails.
+func (l *link) sendSeq(ctx context.Context, m *message) (uint64, error) {
+	seq, err := l.q.putSeq(ctx, m, l.done)
+	if err != nil {
+		return 0, err
 	}
 	if l.g.wmu.TryLock() {
 		err := l.flushLocked()
 		l.g.wmu.Unlock()
-		return err
+		return seq, err
 	}
 	l.q.wakeWriter()
-	return nil
+	return seq, nil
 }
+
+// left reports whether the message of sequence number seq was written to
+// the connection.
+func (l *link) left(seq uint64) bool { return seq > 0 && l.written.Load() >= seq }
 
 func (l *link) writeLoop() {
 	defer l.n.wg.Done()
@@ -243,7 +257,7 @@ func (l *link) flush() error {
 func (l *link) flushLocked() error {
 	wrote := false
 	for {
-		frame := l.q.take()
+		frame, end := l.q.take()
 		if frame == nil {
 			break
 		}
@@ -257,6 +271,7 @@ func (l *link) flushLocked() error {
 			l.fail(err)
 			return err
 		}
+		l.written.Store(end)
 	}
 	if !wrote {
 		return nil

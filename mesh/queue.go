@@ -22,6 +22,8 @@ type sendQueue struct {
 	mu      sync.Mutex
 	cur     []byte   // batch being filled; starts with the version byte
 	full    [][]byte // closed batches, oldest first
+	fullEnd []uint64 // the sequence number of each closed batch's last message
+	seq     uint64   // messages appended so far: the last one's sequence number
 	bytes   int      // bytes queued
 	limit   int
 	spare   [][]byte
@@ -39,6 +41,13 @@ func (q *sendQueue) init(limit int) {
 
 // put appends m, waiting for space if it is a request and the queue is full.
 func (q *sendQueue) put(ctx context.Context, m *message, dead <-chan struct{}) error {
+	_, err := q.putSeq(ctx, m, dead)
+	return err
+}
+
+// putSeq is put that also returns m's sequence number: m has left once a
+// batch ending at or after it is written (see take).
+func (q *sendQueue) putSeq(ctx context.Context, m *message, dead <-chan struct{}) (uint64, error) {
 	q.mu.Lock()
 	for m.kind == kindRequest && q.bytes >= q.limit && !q.closed {
 		q.waiting = true
@@ -47,19 +56,20 @@ func (q *sendQueue) put(ctx context.Context, m *message, dead <-chan struct{}) e
 		select {
 		case <-space:
 		case <-ctx.Done():
-			return ctx.Err()
+			return 0, ctx.Err()
 		case <-dead:
-			return errLinkDown
+			return 0, errLinkDown
 		}
 		q.mu.Lock()
 	}
 	if q.closed {
 		q.mu.Unlock()
-		return errLinkDown
+		return 0, errLinkDown
 	}
 	q.appendLocked(m)
+	seq := q.seq
 	q.mu.Unlock()
-	return nil
+	return seq, nil
 }
 
 // appendLocked adds m to the current batch, closing the batch first when m
@@ -67,6 +77,7 @@ func (q *sendQueue) put(ctx context.Context, m *message, dead <-chan struct{}) e
 func (q *sendQueue) appendLocked(m *message) {
 	if len(q.cur) > 1 && len(q.cur)+len(m.payload)+len(m.service)+32 > batchLimit {
 		q.full = append(q.full, q.cur)
+		q.fullEnd = append(q.fullEnd, q.seq)
 		q.cur = q.buffer()
 	}
 	if q.cur == nil {
@@ -78,6 +89,7 @@ func (q *sendQueue) appendLocked(m *message) {
 	before := len(q.cur)
 	q.cur = appendMessage(q.cur, m)
 	q.bytes += len(q.cur) - before
+	q.seq++
 }
 
 // putData appends a stream message unless more than limit bytes are
@@ -93,21 +105,23 @@ func (q *sendQueue) putData(m *message, limit int) bool {
 	return true
 }
 
-// take removes the oldest batch, or returns nil when nothing is queued.
-func (q *sendQueue) take() []byte {
+// take removes the oldest batch, or returns nil when nothing is queued,
+// with the sequence number of the batch's last message.
+func (q *sendQueue) take() ([]byte, uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var b []byte
+	var end uint64
 	switch {
 	case len(q.full) > 0:
-		b = q.full[0]
+		b, end = q.full[0], q.fullEnd[0]
 		q.full[0] = nil
-		q.full = q.full[1:]
+		q.full, q.fullEnd = q.full[1:], q.fullEnd[1:]
 	case len(q.cur) > 1:
-		b = q.cur
+		b, end = q.cur, q.seq
 		q.cur = q.buffer()
 	default:
-		return nil
+		return nil, 0
 	}
 	q.bytes -= len(b) - 1
 	if q.waiting && q.bytes < q.limit {
@@ -115,7 +129,7 @@ func (q *sendQueue) take() []byte {
 		q.space = make(chan struct{})
 		q.waiting = false
 	}
-	return b
+	return b, end
 }
 
 // maxSpares bounds the recycled batch buffers a link keeps (2 MiB).

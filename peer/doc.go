@@ -24,10 +24,10 @@
 //   - fail at once with ErrUnknownService when no member provides the name;
 //   - honour ctx's deadline and cancellation, on the provider too;
 //   - move to another provider when the request certainly did not run (the
-//     link could not be opened, broke before the provider acknowledged the
-//     request, or the provider refused it unexecuted); when a provider
-//     vanishes after acknowledging a request the call fails with
-//     ErrUnknownOutcome rather than risk running it twice;
+//     link could not be opened, broke before the request was written to it,
+//     or the provider refused it unexecuted); when a provider vanishes after
+//     the request left, the call fails with ErrUnknownOutcome rather than
+//     risk running it twice;
 //   - return a handler's error or panic as a *RemoteError naming the provider.
 //
 // Streams are named broadcasts, the complement of services: fast, and lossy

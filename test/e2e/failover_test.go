@@ -125,7 +125,7 @@ func checkOutcomes(t *testing.T, results []outcome, killed time.Time, victim str
 			t.Errorf("call %s answered by the killed provider", o.id)
 		}
 	}
-	t.Logf("%d calls ok, %d unknown outcome (accepted by the victim when it died); slowest call issued after the kill: %v", ok, unknown, slowest)
+	t.Logf("%d calls ok, %d unknown outcome (sent to the victim when it died); slowest call issued after the kill: %v", ok, unknown, slowest)
 	if unknown > 8 {
 		t.Errorf("%d unknown outcomes: more than the 8 calls that can be in flight", unknown)
 	}
