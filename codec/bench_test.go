@@ -21,6 +21,10 @@ func BenchmarkJSONRoundTrip(b *testing.B) {
 	benchmarkRoundTrip(b, NewJSON())
 }
 
+func BenchmarkPickleRoundTrip(b *testing.B) {
+	benchmarkRoundTrip(b, NewPickle())
+}
+
 func benchmarkRoundTrip(b *testing.B, c Codec) {
 	v := smallMap()
 	b.ReportAllocs()

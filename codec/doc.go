@@ -5,10 +5,11 @@
 // different codecs still interoperate: a peer that prefers msgpack can answer
 // a peer that only speaks json, as long as both know the name.
 //
-// Two codecs ship with the package: msgpack (compact, the default for pyros
-// traffic) and json (for debugging and for peers without msgpack). Default
-// returns a fresh Registry holding both; there is no package-level registry
-// to mutate.
+// Three codecs ship with the package: msgpack (compact, the default for
+// pyros traffic), json (for debugging and for peers without msgpack) and
+// pickle (for Python processes that use pickle as their native
+// serialization). Default returns a fresh Registry holding all three; there
+// is no package-level registry to mutate.
 //
 // Sending side:
 //
@@ -45,4 +46,21 @@
 // []any, int64 (uint64 only above math.MaxInt64), float64, string, bool,
 // nil, []byte and time.Time. Structs are encoded by their msgpack tags and
 // fall back to their json tags, so one struct definition serves both codecs.
+//
+// The pickle codec reads protocols 0 to 5 and writes protocol 4. Unpickling
+// never runs code: only a fixed allow-list of Python globals (set,
+// frozenset, bytearray, bytes, complex, _codecs.encode and
+// collections.OrderedDict) and the application classes named with
+// PickleCodec.AllowClass, such as namedtuples, are resolved; any other
+// global fails with ErrPickleGlobal. Instances of allowed classes decode to
+// PickleObject. Pickles decode to the same JSON-like values as msgpack,
+// plus complex128, *big.Int for integers beyond 64 bits, and PickleObject;
+// sets and tuples become []any. The codec bounds lengths, nesting (64
+// levels), memo entries and the memory decoding may take, so hostile input
+// fails with ErrMalformed. Structs are encoded as the msgpack codec sees
+// them, as dicts keyed by tag names:
+//
+//	c, _ := reg.Lookup(codec.Pickle)
+//	c.(*codec.PickleCodec).AllowClass("pyzmp.message", "ServiceRequest",
+//		[]string{"service", "args", "kwargs"})
 package codec

@@ -3,6 +3,8 @@ package codec
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -77,6 +79,52 @@ func FuzzValidate(f *testing.F) {
 		wide := widenTimestamps(data, widen)
 		if again, err := scanMsgpack(wide, maxMsgpackDepth); err != nil || len(again) != 0 {
 			t.Fatalf("widening % x gave % x: scan found %v, %v", data, wide, again, err)
+		}
+	})
+}
+
+// FuzzPickleUnmarshal decodes arbitrary bytes as a pickle. Whatever
+// decodes must encode again and decode from that. Seeds are the Python
+// fixtures in testdata/pickle, the hostile inputs, and the crashers the
+// fuzzer found, in testdata/fuzz/FuzzPickleUnmarshal.
+func FuzzPickleUnmarshal(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "pickle", "*.pickle"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, in := range hostilePickles {
+		if len(in.data) < 4096 {
+			f.Add([]byte(in.data))
+		}
+	}
+	c := newHostileTestPickle()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, target := range []any{new(msg), new(mapFields), new(map[string]any), new(PickleObject)} {
+			if err := c.Unmarshal(data, target); err != nil && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Unmarshal into %T: %v does not wrap ErrMalformed", target, err)
+			}
+		}
+		var v any
+		if err := c.Unmarshal(data, &v); err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Unmarshal: %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		b, err := c.Marshal(v)
+		if err != nil {
+			t.Fatalf("Marshal(%#v) after decoding % x: %v", v, data, err)
+		}
+		var again any
+		if err := c.Unmarshal(b, &again); err != nil {
+			t.Fatalf("re-encoded % x as % x, which fails: %v", data, b, err)
 		}
 	})
 }

@@ -30,10 +30,12 @@ func NewRegistry(cs ...Codec) *Registry {
 	return r
 }
 
-// Default returns a new Registry holding the msgpack and json codecs.
-// Each call returns an independent Registry.
+// Default returns a new Registry holding the msgpack, json and pickle
+// codecs. Each call returns an independent Registry, with its own pickle
+// codec: to let it decode application classes, look it up and call
+// AllowClass on it.
 func Default() *Registry {
-	return NewRegistry(NewMsgpack(), NewJSON())
+	return NewRegistry(NewMsgpack(), NewJSON(), NewPickle())
 }
 
 // Register adds c under c.Name(). It returns an error wrapping

@@ -107,7 +107,7 @@ func TestRegistryNamesSorted(t *testing.T) {
 
 func TestDefaultIsIndependent(t *testing.T) {
 	a, b := Default(), Default()
-	if want := []string{JSON, Msgpack}; !slices.Equal(a.Names(), want) {
+	if want := []string{JSON, Msgpack, Pickle}; !slices.Equal(a.Names(), want) {
 		t.Fatalf("Default().Names() = %v, want %v", a.Names(), want)
 	}
 	if err := a.Register(named("extra")); err != nil {
@@ -115,6 +115,20 @@ func TestDefaultIsIndependent(t *testing.T) {
 	}
 	if _, err := b.Lookup("extra"); !errors.Is(err, ErrUnknownCodec) {
 		t.Fatalf("registering in one Default registry changed another")
+	}
+}
+
+func TestDefaultPickleCodecsAreIndependent(t *testing.T) {
+	a, _ := Default().Lookup(Pickle)
+	b, _ := Default().Lookup(Pickle)
+	a.(*PickleCodec).AllowClass("app", "Point", nil)
+	data := []byte("\x80\x02capp\nPoint\n)\x81.")
+	var v any
+	if err := a.Unmarshal(data, &v); err != nil {
+		t.Fatalf("after AllowClass: %v", err)
+	}
+	if err := b.Unmarshal(data, &v); !errors.Is(err, ErrPickleGlobal) {
+		t.Fatalf("AllowClass on one Default registry's codec changed another's: %v", err)
 	}
 }
 
@@ -151,7 +165,7 @@ func TestRegistryConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := len(r.Names()); got != 2+8*50 {
-		t.Fatalf("registry holds %d codecs, want %d", got, 2+8*50)
+	if got := len(r.Names()); got != 3+8*50 {
+		t.Fatalf("registry holds %d codecs, want %d", got, 3+8*50)
 	}
 }

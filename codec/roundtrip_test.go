@@ -38,7 +38,7 @@ func sampleMsg() msg {
 }
 
 func TestRoundTripStructs(t *testing.T) {
-	for _, c := range []Codec{NewMsgpack(), NewJSON()} {
+	for _, c := range []Codec{NewMsgpack(), NewJSON(), NewPickle()} {
 		t.Run(c.Name(), func(t *testing.T) {
 			in := sampleMsg()
 			in.Skipped = "not sent"
@@ -250,7 +250,7 @@ func TestMsgpackDecodesThroughPointerInInterface(t *testing.T) {
 }
 
 func TestUnmarshalRejectsBadTargets(t *testing.T) {
-	for _, c := range []Codec{NewMsgpack(), NewJSON()} {
+	for _, c := range []Codec{NewMsgpack(), NewJSON(), NewPickle()} {
 		var n int
 		var nilPtr *int
 		for _, target := range []any{nil, n, nilPtr} {
@@ -263,7 +263,7 @@ func TestUnmarshalRejectsBadTargets(t *testing.T) {
 }
 
 func TestUnmarshalTypeMismatchIsMalformed(t *testing.T) {
-	for _, c := range []Codec{NewMsgpack(), NewJSON()} {
+	for _, c := range []Codec{NewMsgpack(), NewJSON(), NewPickle()} {
 		b, _ := c.Marshal("text")
 		var n int
 		if err := c.Unmarshal(b, &n); !errors.Is(err, ErrMalformed) {
@@ -282,7 +282,7 @@ func TestJSONMalformed(t *testing.T) {
 }
 
 func TestMarshalUnsupportedValue(t *testing.T) {
-	for _, c := range []Codec{NewMsgpack(), NewJSON()} {
+	for _, c := range []Codec{NewMsgpack(), NewJSON(), NewPickle()} {
 		if _, err := c.Marshal(make(chan int)); err == nil {
 			t.Errorf("%s: Marshal(chan) succeeded", c.Name())
 		}

@@ -20,6 +20,8 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	pf.registerServer(fs)
 	pf.registerROS(fs)
 	useROS := fs.Bool("ros", false, "bridge the ROS 1 graph of $ROS_MASTER_URI")
+	useAPI := fs.Bool("api", false, "serve this peer to a local process (the Python package) on a private unix socket, shown as \"api ipc://...\"")
+	parentStdin := fs.Bool("parent-stdin", false, "leave when standard input closes: the peer of a process that holds its stdin dies with it")
 	demo := fs.Bool("demo", false, "provide the demo services demo/echo, demo/add, demo/whoami, demo/sleep and demo/fail,\nand publish demo/ticks (a counter, 10 per second)")
 	if _, code, ok := parse(fs, args, errw, 0, 0); !ok {
 		return code
@@ -31,6 +33,9 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *parentStdin {
+		ctx = untilStdinCloses(ctx)
+	}
 	p, err := peer.New(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(errw, "pyros-peer run:", err)
@@ -57,12 +62,22 @@ func cmdRun(args []string, out, errw io.Writer) int {
 		}
 		defer gw.Close()
 	}
+	apiNote := ""
+	if *useAPI {
+		srv, err := startAPI(p, cfg)
+		if err != nil {
+			fmt.Fprintln(errw, "pyros-peer run:", err)
+			return exitFail
+		}
+		defer srv.Close()
+		apiNote = ", api " + srv.Endpoint()
+	}
 	eps := p.Endpoints()
 	role := ""
 	if pf.data != "" {
 		role = fmt.Sprintf(", state server (data %s, raft %s)", pf.data, p.StateAddr())
 	}
-	fmt.Fprintf(out, "peer %s ready: gossip %s, links %s %s%s\n", p.Name(), p.Addr(), eps.TCP, eps.IPC, role)
+	fmt.Fprintf(out, "peer %s ready: gossip %s, links %s %s%s%s\n", p.Name(), p.Addr(), eps.TCP, eps.IPC, role, apiNote)
 	<-ctx.Done()
 	fmt.Fprintf(out, "peer %s leaving\n", p.Name())
 	return exitOK
@@ -130,4 +145,15 @@ func publishTicks(ctx context.Context, p *peer.Peer) (<-chan struct{}, error) {
 		}
 	}()
 	return done, nil
+}
+
+// untilStdinCloses returns a context that ends when standard input reaches
+// its end: the process that started this peer and holds its stdin is gone.
+func untilStdinCloses(ctx context.Context) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	return ctx
 }

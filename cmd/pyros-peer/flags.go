@@ -20,6 +20,7 @@ func version() string { return peer.Version }
 type peerFlags struct {
 	name, bind, advertise, join, registry, gossip, logLevel string
 	noRegistry, noIPC                                       bool
+	codec                                                   string
 	data                                                    string // run only
 	expect                                                  int    // run only
 	ros                                                     rosFlags
@@ -53,13 +54,14 @@ func (f *peerFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noIPC, "no-ipc", false, "link to peers of this host over tcp instead of unix sockets")
 	fs.StringVar(&f.gossip, "gossip", envOr("PYROS_GOSSIP", "lan"), "gossip timers: lan, or local for a fast single-host mesh (env PYROS_GOSSIP)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	fs.StringVar(&f.codec, "codec", "msgpack", "codec of what this peer sends: msgpack, json or pickle")
 }
 
 // config turns the flags into a peer configuration. Short-lived peers
 // (queries) read the registry but do not register in it.
 func (f *peerFlags) config(errw io.Writer, longLived bool) (peer.Config, error) {
 	cfg := peer.Config{Name: f.name, Bind: f.bind, Advertise: f.advertise, DisableIPC: f.noIPC,
-		DataDir: f.data, BootstrapExpect: f.expect}
+		DataDir: f.data, BootstrapExpect: f.expect, Codec: f.codec}
 	if f.data != "" && f.expect < 1 {
 		return cfg, fmt.Errorf("--bootstrap-expect must be 1 or more, not %d", f.expect)
 	}
