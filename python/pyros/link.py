@@ -55,29 +55,50 @@ class Link:
         poller = zmq.Poller()
         poller.register(self._sock, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
+        self._backlog = []  # frames the socket would not take yet
         try:
             while not self._closed:
+                flags = zmq.POLLIN | (zmq.POLLOUT if self._backlog else 0)
+                poller.modify(self._sock, flags)
                 events = dict(poller.poll(1000))
                 if self._wake_r in events:
                     os.read(self._wake_r, 65536)
-                    self._flush()
-                if self._sock in events:
+                    self._gather()
+                if events.get(self._sock, 0) & zmq.POLLIN:
                     self._receive()
+                if self._backlog:
+                    self._send()
         except Exception as e:  # the socket or the frames broke
             self._fail(LinkError(str(e)))
         finally:
             self._sock.close(0)
             self._ctx.term()
 
-    def _flush(self):
-        batch = []
+    def _gather(self):
+        """Moves queued requests into frames of at most about 1 MiB."""
+        batch, size = [], 0
         while True:
             try:
-                batch.append(self._out.get_nowait())
+                m = self._out.get_nowait()
             except queue.Empty:
                 break
+            batch.append(m)
+            size += len(m)
+            if size > 1 << 20:
+                self._backlog.append(wire.frame(batch))
+                batch, size = [], 0
         if batch:
-            self._sock.send(wire.frame(batch))
+            self._backlog.append(wire.frame(batch))
+
+    def _send(self):
+        """Sends what the socket takes without blocking: the thread must
+        keep reading replies, or the peer stops reading requests."""
+        while self._backlog:
+            try:
+                self._sock.send(self._backlog[0], zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._backlog.pop(0)
 
     def _receive(self):
         while True:
