@@ -98,3 +98,31 @@ func TestExampleROS(t *testing.T) {
 		return strings.Contains(ex.output(), "/chatter: hi example")
 	})
 }
+
+// TestExamplePython runs examples/python/camera.py with Debian's CPython
+// next to a Go demo peer that keeps the shared state.
+func TestExamplePython(t *testing.T) {
+	m := newMesh(t)
+	m.startPeer("alice", "--demo", "--data", t.TempDir(), "--bootstrap-expect", "1")
+	root, _ := filepath.Abs("../..")
+	cmd := exec.Command(debianPython, filepath.Join(root, "examples/python/camera.py"))
+	cmd.Env = []string{"PYROS_PEER=" + peerBin, "PYTHONPATH=" + filepath.Join(root, "python"), "PYTHONUNBUFFERED=1"}
+	ex := m.start("camera", cmd)
+	if ex.ready != "demo/add(2, 3) = 5" {
+		t.Fatalf("the example began with %q", ex.ready)
+	}
+	waitFor(t, 20*time.Second, "the example's ticks and state", func() bool {
+		out := ex.output()
+		return strings.Contains(out, "tick ") && strings.Contains(out, "shots so far: 5")
+	})
+	out, errOut, code := m.cli("call", "cam/snap", `{"fail":false}`)
+	if code != 0 || !strings.Contains(out, `"width":640`) {
+		t.Fatalf("call cam/snap: exit %d %q %q", code, out, errOut)
+	}
+	if _, errOut, code := m.cli("call", "cam/snap", `{"fail":true}`); code != 1 || !strings.Contains(errOut, "ValueError: the lens cap is on") {
+		t.Fatalf("a Python exception: exit %d %q", code, errOut)
+	}
+	if out, _, code := m.cli("state", "get", "cam/shots"); code != 0 || out != "5\n" {
+		t.Fatalf("cam/shots: %q", out)
+	}
+}
