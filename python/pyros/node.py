@@ -65,7 +65,11 @@ class Node:
             cmd += ["--name", name]
         cmd += list(peer_args)
         # The peer leaves when its stdin closes: it dies with this process.
-        self._child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            self._child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        except OSError as e:
+            raise PyrosError("cannot start %s (set $PYROS_PEER to the pyros-peer binary, "
+                             "or $PYROS_API to a running peer's api endpoint): %s" % (exe, e)) from None
         line = self._child.stdout.readline()
         m = _READY.search(line)
         if not m:
