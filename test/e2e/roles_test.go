@@ -49,12 +49,7 @@ func runRecorder() error {
 		return err
 	}
 	defer f.Close()
-	p, err := peer.New(ctx, peer.Config{
-		Name:        os.Getenv("PYROS_E2E_NAME"),
-		RegistryDir: os.Getenv("PYROS_REGISTRY"),
-		Gossip:      discovery.LocalConfig(),
-		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	p, err := rolePeer(ctx)
 	if err != nil {
 		return err
 	}
@@ -107,12 +102,7 @@ func runZMQ4Echo() error {
 func runStateOwner() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	p, err := peer.New(ctx, peer.Config{
-		Name:        os.Getenv("PYROS_E2E_NAME"),
-		RegistryDir: os.Getenv("PYROS_REGISTRY"),
-		Gossip:      discovery.LocalConfig(),
-		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	p, err := rolePeer(ctx)
 	if err != nil {
 		return err
 	}
@@ -132,12 +122,7 @@ func runStateOwner() error {
 func runSetBool() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	p, err := peer.New(ctx, peer.Config{
-		Name:        os.Getenv("PYROS_E2E_NAME"),
-		RegistryDir: os.Getenv("PYROS_REGISTRY"),
-		Gossip:      discovery.LocalConfig(),
-		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	p, err := rolePeer(ctx)
 	if err != nil {
 		return err
 	}
@@ -158,4 +143,14 @@ func runSetBool() error {
 	fmt.Println("ready")
 	<-ctx.Done()
 	return nil
+}
+
+// rolePeer is the peer of a role process: named by the test, in its mesh.
+func rolePeer(ctx context.Context) (*peer.Peer, error) {
+	return peer.New(ctx, peer.Config{
+		Name:        os.Getenv("PYROS_E2E_NAME"),
+		RegistryDir: os.Getenv("PYROS_REGISTRY"),
+		Gossip:      discovery.LocalConfig(),
+		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
 }
