@@ -92,16 +92,17 @@ func rosSafe(name string) string {
 
 // Gateway bridges one ROS master's graph into the mesh through a peer.
 type Gateway struct {
-	p        *peer.Peer
-	cfg      Config
-	log      *slog.Logger
-	node     *goroslib.Node
-	master   *apimaster.Client
-	defs     *definitions
-	params   *params
-	masterID string          // the master, as ownership keys name it
-	ctx      context.Context // ends with Close
-	cancel   context.CancelFunc
+	p         *peer.Peer
+	cfg       Config
+	log       *slog.Logger
+	node      *goroslib.Node
+	master    *apimaster.Client
+	defs      *definitions
+	params    *params
+	masterID  string          // the master, as ownership keys name it
+	haveState bool            // the mesh has state servers, as of this round (the run goroutine only)
+	ctx       context.Context // ends with Close
+	cancel    context.CancelFunc
 
 	mu         sync.Mutex
 	imports    map[string]*importer  // by ROS topic

@@ -30,7 +30,7 @@ func gatewayNode(node string) bool {
 // bridges. If the state cannot be read, the gateway keeps doing what it
 // does (bridging reports whether it currently bridges key).
 func (g *Gateway) owns(key string, bridging bool) bool {
-	if !stateAvailable(g.p) {
+	if !g.haveState {
 		return true
 	}
 	k := ownersKey + g.masterID + "/" + key

@@ -25,6 +25,7 @@ func (g *Gateway) sync() {
 		g.log.Warn("read the ROS graph", "master", g.cfg.Master, "err", err)
 		return
 	}
+	g.haveState = stateAvailable(g.p) // once per round: it reads the whole catalog
 	rosPubs := g.foreignPublishers(state)
 	g.syncImports(rosPubs)
 	g.syncExports(rosPubs)
