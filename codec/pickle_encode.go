@@ -34,7 +34,8 @@ const pickleBatch = 1000
 //     interfaces holding them
 //   - PickleSet: set; its items must be hashable in Python
 //   - PickleObject: module.name called with its arguments, so Python
-//     rebuilds the instance (a namedtuple, for example)
+//     rebuilds the instance (a namedtuple, an exception)
+//   - PickleGlobal: the global itself (a class, for example)
 //   - time.Time: str, in RFC 3339 format with nanoseconds
 //   - structs, and types with msgpack or encoding marshalers: the plain
 //     value the msgpack codec encodes them to, so structs become dicts
@@ -63,6 +64,7 @@ type pickleEncoder struct {
 var (
 	pickleObjectType = reflect.TypeFor[PickleObject]()
 	pickleSetType    = reflect.TypeFor[PickleSet]()
+	pickleGlobalType = reflect.TypeFor[PickleGlobal]()
 	bigIntType       = reflect.TypeFor[big.Int]()
 	bigIntPtrType    = reflect.TypeFor[*big.Int]()
 	timeType         = reflect.TypeFor[time.Time]()
@@ -188,6 +190,8 @@ func (e *pickleEncoder) special(rv reflect.Value, depth int) (bool, error) {
 		return true, e.object(rv.Interface().(PickleObject), depth)
 	case t == pickleSetType:
 		return true, e.set(rv.Interface().(PickleSet), depth)
+	case t == pickleGlobalType:
+		return true, e.globalRef(rv.Interface().(PickleGlobal))
 	case t == bigIntType:
 		n := rv.Interface().(big.Int)
 		e.bigInt(&n)
