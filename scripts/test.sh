@@ -12,11 +12,12 @@ fi
 command -v go >/dev/null 2>&1 || { echo "test.sh: Go 1.26 or newer is required (https://go.dev/dl)" >&2; exit 1; }
 
 # Debian packages the tests use: python3-zmq is a real libzmq peer for the
-# interoperability tests; iproute2 (ip netns, veth, bridges) builds the
+# interoperability tests, with python3-six and python3-tblib for the pyzmp
+# client and node the pyzmp bridge is tested against; iproute2 (ip netns, veth, bridges) builds the
 # private networks that partition tests cut, which also needs root; the
 # ROS 1 master, tools and message packages are the real ROS graph the
 # gateway tests bridge.
-packages=(python3 python3-zmq iproute2  # python3 used as /usr/bin/python3
+packages=(python3 python3-zmq python3-six python3-tblib iproute2  # python3 used as /usr/bin/python3
 	python3-rosmaster python3-rospy python3-rostopic python3-rosservice python3-rosparam
 	python3-std-msgs python3-std-srvs python3-geometry-msgs)
 missing=()

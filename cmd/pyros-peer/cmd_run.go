@@ -19,6 +19,8 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	pf.register(fs)
 	pf.registerServer(fs)
 	pf.registerROS(fs)
+	var zf pyzmpFlags
+	zf.register(fs)
 	useROS := fs.Bool("ros", false, "bridge the ROS 1 graph of $ROS_MASTER_URI")
 	useAPI := fs.Bool("api", false, "serve this peer to a local process (the Python package) on a private unix socket, shown as \"api ipc://...\"")
 	parentStdin := fs.Bool("parent-stdin", false, "leave when standard input closes: the peer of a process that holds its stdin dies with it")
@@ -62,7 +64,13 @@ func cmdRun(args []string, out, errw io.Writer) int {
 		}
 		defer gw.Close()
 	}
-	apiNote := ""
+	zmp, err := zf.start(p, cfg.Logger)
+	if err != nil {
+		fmt.Fprintln(errw, "pyros-peer run:", err)
+		return exitFail
+	}
+	defer zmp.Close()
+	apiNote := zmp.note()
 	if *useAPI {
 		srv, err := startAPI(p, cfg)
 		if err != nil {
@@ -70,7 +78,7 @@ func cmdRun(args []string, out, errw io.Writer) int {
 			return exitFail
 		}
 		defer srv.Close()
-		apiNote = ", api " + srv.Endpoint()
+		apiNote += ", api " + srv.Endpoint()
 	}
 	eps := p.Endpoints()
 	role := ""

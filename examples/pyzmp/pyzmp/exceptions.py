@@ -1,0 +1,9 @@
+"""pyzmp's exceptions."""
+
+
+class UnknownServiceException(Exception):
+    pass
+
+
+class UnknownResponseTypeException(Exception):
+    pass
