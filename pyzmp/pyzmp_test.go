@@ -15,7 +15,9 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/discovery"
+	"github.com/pyros-mesh/pyros/mesh"
 	"github.com/pyros-mesh/pyros/peer"
 )
 
@@ -299,5 +301,51 @@ func TestParseImport(t *testing.T) {
 		if _, err := ParseImport(s); !errors.Is(err, ErrImportSpec) {
 			t.Errorf("%q: %v", s, err)
 		}
+	}
+}
+
+// TestServeHostile: frames that are not pyzmp requests get an exception
+// back, and the endpoint keeps serving.
+func TestServeHostile(t *testing.T) {
+	p := startPeer(t, "gateway")
+	provideDemo(t, p)
+	s, err := Serve(p, "tcp://127.0.0.1:0", Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, _ := mesh.NewReqClient(s.Endpoint(), mesh.RepConfig{})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pk := newCodec()
+	osSystem := []byte("cos\nsystem\n(S'touch /tmp/pwned'\ntR.")
+	wrongClass, _ := pk.Marshal(codec.PickleObject{Module: messageModule, Name: "ServiceResponse", Args: []any{"x", nil, nil}})
+	badArgs, _ := pk.Marshal(codec.PickleObject{Module: messageModule, Name: "ServiceRequest", Args: []any{"echo", osSystem, nil}})
+	for _, frame := range [][]byte{nil, []byte("garbage"), osSystem, wrongClass, badArgs, {0x80, 0x04, 0x95, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}} {
+		reply, err := c.Request(ctx, frame)
+		if err != nil {
+			t.Fatalf("%q: %v", frame, err)
+		}
+		var resp codec.PickleObject
+		if err := pk.Unmarshal(reply, &resp); err != nil {
+			t.Fatalf("%q: reply %v", frame, err)
+		}
+		exc, ok := resp.Fields["exception"].(codec.PickleObject)
+		if !ok {
+			t.Fatalf("%q: no exception in %v", frame, resp)
+		}
+		if e := decodeException(exc.Fields); e.Type != "TypeError" {
+			t.Errorf("%q: raised %v", frame, e)
+		}
+	}
+	good, _ := encodeRequest(pk, request{service: "echo", args: []any{"still here"}})
+	reply, err := c.Request(ctx, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&Importer{pickle: pk}).readResponse(reply)
+	if err != nil || resp != "still here" {
+		t.Fatalf("after hostile frames: %v, %v", resp, err)
 	}
 }
