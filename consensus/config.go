@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/pyros-mesh/pyros/meshkey"
 )
 
 // Config configures a Server.
@@ -27,6 +29,10 @@ type Config struct {
 	// SessionGrace is how long a session's peer may be gone before its keys
 	// are removed. Default 2 s.
 	SessionGrace time.Duration
+	// Keys is the mesh key ring: with it, raft connections run TLS 1.3 and
+	// both ends must hold a key of the ring (see meshkey). nil: plain tcp,
+	// open to anyone who can reach the transport.
+	Keys *meshkey.Ring
 	// MaxEvents is about how many recent events are kept for watches.
 	// Default 10000.
 	MaxEvents int

@@ -22,6 +22,13 @@
 // servers, replacing dead ones after a grace period, and ends the sessions of
 // peers that died.
 //
+// With Config.Keys (the mesh key ring), raft connections run TLS 1.3 and
+// both ends must hold a key of the ring: a dialer handshakes within raft's
+// dial timeout; an accepted connection handshakes on its first read, in
+// the goroutine raft gives it, under a 5 s deadline, so a silent or
+// hostile client never holds up the accept loop, and is closed with a
+// debug log.
+//
 // Versions: raft v1.7.3 with raft-boltdb/v2 v2.3.1 (bbolt) and memberlist
 // v0.6.0. These build together on one go-metrics (v0.6.0); raft v1.8.0 needs
 // go-metrics v0.7.0, which removed the package raft-boltdb/v2 imports, and

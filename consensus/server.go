@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -123,8 +124,12 @@ func listen(cfg Config, port int, log *slog.Logger) (*raft.NetworkTransport, int
 		ln.Close()
 		return nil, 0, fmt.Errorf("%w: advertise %q is not a reachable IP address", ErrConfig, cfg.Advertise)
 	}
+	layer := &tcpLayer{Listener: ln, adv: adv, log: log}
+	if cfg.Keys != nil {
+		layer.srvTLS, layer.cliTLS = tlsConfigs(cfg.Keys)
+	}
 	t := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  &tcpLayer{Listener: ln, adv: adv},
+		Stream:  layer,
 		MaxPool: 3,
 		Timeout: 10 * time.Second,
 		Logger:  newHCLog(log),
@@ -132,13 +137,15 @@ func listen(cfg Config, port int, log *slog.Logger) (*raft.NetworkTransport, int
 	return t, got, nil
 }
 
-// tcpLayer carries raft's transport over tcp. It keeps track of its
-// connections and closes them all when it is closed: raft's transport
-// leaves pooled and accepted connections open, with a goroutine reading
-// each.
+// tcpLayer carries raft's transport over tcp, or TLS over tcp with a mesh
+// key. It keeps track of its connections and closes them all when it is
+// closed: raft's transport leaves pooled and accepted connections open,
+// with a goroutine reading each.
 type tcpLayer struct {
 	net.Listener
-	adv net.Addr
+	adv            net.Addr
+	srvTLS, cliTLS *tls.Config // nil: plain tcp
+	log            *slog.Logger
 
 	mu     sync.Mutex
 	conns  map[*trackedConn]struct{}
@@ -163,7 +170,10 @@ func (l *tcpLayer) Accept() (net.Conn, error) {
 			c.Close()
 			continue
 		}
-		return l.track(c)
+		if l.srvTLS == nil {
+			return l.track(c, c)
+		}
+		return l.track(newServerConn(c, l.srvTLS, l.log), c)
 	}
 }
 
@@ -173,25 +183,38 @@ func (l *tcpLayer) count() int {
 	return len(l.conns)
 }
 
+// Dial connects to a raft transport; with a mesh key, the TLS handshake
+// runs here, within the same timeout.
 func (l *tcpLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", string(addr), timeout)
+	deadline := time.Now().Add(timeout)
+	d := net.Dialer{Deadline: deadline}
+	c, err := d.Dial("tcp", string(addr))
 	if err != nil {
 		return nil, err
 	}
-	return l.track(c)
+	if l.cliTLS == nil {
+		return l.track(c, c)
+	}
+	tc, err := clientHandshake(c, l.cliTLS, deadline)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("consensus: raft connection to %s: %w", addr, err)
+	}
+	return l.track(tc, c)
 }
 
-func (l *tcpLayer) track(c net.Conn) (net.Conn, error) {
+// track records c, which runs over raw, until it is closed.
+func (l *tcpLayer) track(c, raw net.Conn) (net.Conn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		c.Close()
+		raw.Close()
 		return nil, ErrClosed
 	}
 	if l.conns == nil {
 		l.conns = make(map[*trackedConn]struct{})
 	}
-	tc := &trackedConn{Conn: c, l: l}
+	tc := &trackedConn{Conn: c, raw: raw, l: l}
 	l.conns[tc] = struct{}{}
 	return tc, nil
 }
@@ -204,24 +227,29 @@ func (l *tcpLayer) Close() error {
 	l.conns = nil
 	l.mu.Unlock()
 	for c := range conns {
-		c.Conn.Close()
+		c.raw.Close()
 	}
 	return l.Listener.Close()
 }
 
+// trackedConn is a connection of the layer: Conn carries raft's bytes
+// over raw, the tcp connection (the same one, or TLS over it).
 type trackedConn struct {
 	net.Conn
+	raw  net.Conn
 	l    *tcpLayer
 	once sync.Once
 }
 
+// Close closes the tcp connection. Under TLS it sends no close_notify,
+// which could wait up to 5 s on a peer that stopped reading.
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.l.mu.Lock()
 		delete(c.l.conns, c)
 		c.l.mu.Unlock()
 	})
-	return c.Conn.Close()
+	return c.raw.Close()
 }
 
 // Addr returns the raft transport address.

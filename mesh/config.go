@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"path/filepath"
 	"time"
+
+	"github.com/pyros-mesh/pyros/meshkey"
 )
 
 // Config configures a Node. Zero durations and sizes take the defaults
@@ -23,6 +25,10 @@ type Config struct {
 	IPCDir string
 	// Inproc enables an in-process endpoint for nodes of the same process.
 	Inproc bool
+	// Keys is the mesh key ring. With it, tcp links run TLS 1.3 and both
+	// ends must hold a key of the ring (see meshkey); ipc and inproc links
+	// stay plain. nil: an open mesh, no encryption or authentication.
+	Keys *meshkey.Ring
 
 	// MaxMessageSize bounds one payload, in bytes. Default 16 MiB.
 	MaxMessageSize int
@@ -36,9 +42,9 @@ type Config struct {
 	// MaxConcurrent bounds handlers running at once; requests beyond it are
 	// refused unexecuted (CodeUnavailable). Default 4096.
 	MaxConcurrent int
-	// HandshakeTimeout bounds the ZMTP handshake of a new connection.
-	// Default 5 s: generous for a WAN, short enough that silent clients
-	// do not pile up.
+	// HandshakeTimeout bounds the handshakes of a new connection (TLS
+	// then ZMTP, together). Default 5 s: generous for a WAN, short enough
+	// that silent clients do not pile up.
 	HandshakeTimeout time.Duration
 	// DialTimeout bounds opening a link. Default 5 s.
 	DialTimeout time.Duration

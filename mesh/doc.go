@@ -30,6 +30,23 @@
 // reconnect path that deadlocks (links and their two goroutines are owned
 // here and redialled on demand).
 //
+// Mesh key: with Config.Keys (a *meshkey.Ring), tcp links run TLS 1.3
+// before ZMTP, and both ends must show a certificate signed by the
+// authority of a key of the ring: only holders of the mesh key open links,
+// and every byte between hosts is encrypted and authenticated. The TLS
+// handshake runs in the handshake goroutine under HandshakeTimeout, and the
+// guard parses the decrypted stream as it does a plain one. A dial to a
+// node of another mesh fails with ErrNotDelivered wrapping
+// meshkey.ErrNotMember; to a node without a key, ErrPeerOpen; from a node
+// without a key to one with, ErrKeyRequired; to a node that does not
+// accept this node's primary key (a rotation step out of order),
+// ErrKeyRefused. A connection that fails TLS is closed with a debug log.
+// ipc and inproc links stay plain: a unix socket lives in the user's own
+// 0700 directory and an inproc link never leaves the process, so only the
+// user's own processes (which can read its key file anyway) reach them.
+// Plain REQ/REP (ListenRep, NewReqClient) is never encrypted: it serves
+// ZeroMQ programs of the local machine.
+//
 // Request/response: every request carries an id, its remaining deadline, the
 // service name and the codec of its payload. The provider acknowledges a
 // request before it runs the handler; the caller tracks whether its request
@@ -39,7 +56,8 @@
 // (ErrUnknownOutcome: it left, and an acknowledgement can be lost with the
 // link). A handler's error or panic comes back as a *RemoteError.
 //
-//	n, err := mesh.Listen(mesh.Config{Name: "a", TCP: "127.0.0.1:0"})
+//	ring, err := meshkey.NewRing(key) // or Keys: nil for an open mesh
+//	n, err := mesh.Listen(mesh.Config{Name: "a", TCP: "127.0.0.1:0", Keys: ring})
 //	n.Handle(func(ctx context.Context, r mesh.Request) (mesh.Reply, error) {
 //		return mesh.Reply{Codec: r.Codec, Payload: r.Payload}, nil
 //	})

@@ -25,6 +25,18 @@ var (
 	// ErrNoEndpoint is returned when a target has no endpoint this node can
 	// reach.
 	ErrNoEndpoint = errors.New("mesh: no usable endpoint")
+	// ErrKeyRequired is returned when this node, which has no mesh key,
+	// dials a node that requires one (it answered in TLS).
+	ErrKeyRequired = errors.New("mesh: the other side requires a mesh key and this node has none")
+	// ErrPeerOpen is returned when this node, which has a mesh key, dials a
+	// node that has none (it answered in plain ZMTP).
+	ErrPeerOpen = errors.New("mesh: the other side has no mesh key (an open mesh)")
+	// ErrKeyRefused is returned when the other side rejected this node's
+	// certificate: none of its keys signed it (during a key rotation, the
+	// new key was made primary here before the other side installed it).
+	// A dial to a node whose own certificate this node rejects fails with
+	// meshkey.ErrNotMember instead.
+	ErrKeyRefused = errors.New("mesh: the other side does not accept this node's mesh key")
 	// ErrNoService is returned by a Handler (wrapped or not) when it does not
 	// provide the requested service; the caller sees a *RemoteError with
 	// CodeNoService, which also matches ErrNotDelivered.

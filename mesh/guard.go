@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,11 +37,15 @@ var _ net.Error = (*errGuard)(nil)
 // header claims) or, after the handshake, when a command frame arrives (zmq4
 // would answer a PING from its reader and interleave with our writer). On the
 // write side it writes through during the handshake and buffers afterwards,
-// so a frame's header and body leave in one syscall at Flush.
+// so a frame's header and body leave in one syscall (or one TLS record) at
+// Flush.
 type guardConn struct {
-	net.Conn
-	r   *bufio.Reader
-	max uint64
+	net.Conn          // what the ZMTP bytes go through: raw, or TLS over it
+	raw      net.Conn // the transport; closing it ends the connection at once
+	sealed   bool     // Conn is TLS over raw
+	r        *bufio.Reader
+	max      uint64
+	first    byte // the first byte received (tells a TLS peer from a ZMTP one)
 
 	// read-side parser state, owned by the single reader
 	greetLeft int
@@ -73,11 +78,24 @@ const (
 func newGuardConn(c net.Conn, maxFrame uint64) *guardConn {
 	return &guardConn{
 		Conn:      c,
+		raw:       c,
 		r:         bufio.NewReaderSize(c, guardReadBuf),
 		max:       maxFrame,
 		greetLeft: zmtpGreetingLen,
 	}
 }
+
+// newSealedGuardConn guards a TLS connection tc running over raw.
+func newSealedGuardConn(tc *tls.Conn, raw net.Conn, maxFrame uint64) *guardConn {
+	g := newGuardConn(tc, maxFrame)
+	g.raw, g.sealed = raw, true
+	return g
+}
+
+// close closes the transport. Under TLS it sends no close_notify, which
+// could wait up to 5 s on a peer that stopped reading; the ZMTP layer
+// needs none.
+func (g *guardConn) close() error { return g.raw.Close() }
 
 // handshakeDone switches the guard to data mode: writes are buffered and
 // command frames refused. Call it after the ZMTP handshake, before any other
@@ -93,9 +111,12 @@ func (g *guardConn) Read(p []byte) (int, error) {
 	}
 	n, err := g.r.Read(p)
 	if n > 0 {
+		if g.greetLeft == zmtpGreetingLen {
+			g.first = p[0]
+		}
 		if gerr := g.scan(p[:n]); gerr != nil {
 			g.err = gerr
-			g.Conn.Close()
+			g.close()
 			return 0, gerr
 		}
 	}
@@ -171,10 +192,14 @@ func (g *guardConn) header() error {
 
 // Write writes through during the handshake. After it, small writes (frame
 // headers, small frames) wait in a buffer for Flush, and a large write goes
-// out at once together with what waits, in one writev and with no copy.
+// out at once together with what waits, in one writev and with no copy
+// (over TLS, see writeSealed).
 func (g *guardConn) Write(p []byte) (int, error) {
-	if !g.buffered {
+	switch {
+	case !g.buffered:
 		return g.Conn.Write(p)
+	case g.sealed:
+		return g.writeSealed(p)
 	}
 	if len(p) < directWrite {
 		g.wbuf = append(g.wbuf, p...)
@@ -190,6 +215,30 @@ func (g *guardConn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// writeSealed is Write over TLS, where a writev does not help: each Write
+// of a tls.Conn makes at least one record and one syscall. So writes are
+// gathered up to maxWriteBuf, and what remains of a larger write goes
+// through with no copy here (TLS copies it into its records anyway).
+func (g *guardConn) writeSealed(p []byte) (int, error) {
+	n := len(p)
+	for len(g.wbuf)+len(p) >= maxWriteBuf {
+		if len(g.wbuf) == 0 {
+			if _, err := g.Conn.Write(p); err != nil {
+				return 0, err
+			}
+			return n, nil
+		}
+		k := maxWriteBuf - len(g.wbuf)
+		g.wbuf = append(g.wbuf, p[:k]...)
+		p = p[k:]
+		if err := g.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	g.wbuf = append(g.wbuf, p...)
+	return n, nil
 }
 
 // Flush sends buffered writes.

@@ -75,7 +75,7 @@ func (l *link) fail(err error) {
 	l.once.Do(func() {
 		l.failErr = err
 		close(l.done)
-		l.g.Conn.Close()
+		l.g.close()
 		l.q.close()
 		l.smu.Lock()
 		for _, cancel := range l.serving {

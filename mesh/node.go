@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,8 @@ type Node struct {
 	log *slog.Logger
 	eps Endpoints
 	lns []net.Listener
+
+	srvTLS, cliTLS *tls.Config // nil for an open mesh
 
 	handler  atomic.Pointer[Handler]
 	streams  atomic.Pointer[StreamHandler]
@@ -64,6 +67,7 @@ func Listen(cfg Config) (*Node, error) {
 		links:   make(map[*link]struct{}),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.srvTLS, n.cliTLS = tlsConfigs(cfg.Keys)
 	n.eps.Proc, n.eps.Host = identities()
 	if err := n.listenAll(); err != nil {
 		for _, ln := range n.lns {
@@ -145,22 +149,27 @@ func (n *Node) acceptLoop(ln net.Listener) {
 		go func() {
 			defer n.wg.Done()
 			defer n.shaking.Add(-1)
-			if _, err := n.handshake(c, true, ""); err != nil {
+			if _, err := n.handshake(n.ctx, c, true, ""); err != nil {
 				n.log.Debug("incoming connection refused", "remote", c.RemoteAddr(), "err", err)
 			}
 		}()
 	}
 }
 
-// handshake runs the ZMTP handshake on c and starts a link. want, if set, is
-// the name the remote must have.
-func (n *Node) handshake(c net.Conn, server bool, want string) (*link, error) {
-	g := newGuardConn(c, n.cfg.maxFrame())
+// handshake runs the TLS handshake on c if it needs one, then the ZMTP
+// handshake, and starts a link. want, if set, is the name the remote must
+// have. ctx ends the TLS handshake early.
+func (n *Node) handshake(ctx context.Context, c net.Conn, server bool, want string) (*link, error) {
 	c.SetDeadline(time.Now().Add(n.cfg.HandshakeTimeout))
-	z, err := openZMTP(g, server, n.cfg.Name)
+	g, err := n.guard(ctx, c, server)
 	if err != nil {
 		c.Close()
 		return nil, err
+	}
+	z, err := openZMTP(g, server, n.cfg.Name)
+	if err != nil {
+		c.Close()
+		return nil, explainZMTP(g, err)
 	}
 	c.SetDeadline(time.Time{})
 	g.handshakeDone()
@@ -236,7 +245,7 @@ func (n *Node) dial(t Target, d *dialOp) {
 			d.err = err
 			continue
 		}
-		d.l, d.err = n.handshake(c, false, t.Name)
+		d.l, d.err = n.handshake(ctx, c, false, t.Name)
 		if d.err == nil {
 			break
 		}

@@ -5,7 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,4 +122,40 @@ func TestDeriveDiffersByPurpose(t *testing.T) {
 	if d := r.Derive("gossip", 32); len(d) != 2 || string(d[1]) != string(k.Derive("gossip", 32)) || called != 1 {
 		t.Errorf("Derive after Set: %d keys, called %d", len(d), called)
 	}
+}
+
+func TestWatchFollowsTheFile(t *testing.T) {
+	a, b := Generate(), Generate()
+	path := t.TempDir() + "/mesh.key"
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(a.String() + "\n")
+	r, _ := NewRing(a)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Watch(ctx, path, r, 5*time.Millisecond, slog.New(slog.DiscardHandler))
+	}()
+	defer func() { cancel(); <-done }()
+	waitKeys := func(want ...Key) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !slices.Equal(r.Keys(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("ring %v, want %v", r.IDs(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	write(a.String() + "\n" + b.String() + "\n")
+	waitKeys(a, b)
+	write(b.String() + "\n" + a.String() + "\n")
+	waitKeys(b, a)
+	write("garbage\n") // ignored
+	write(b.String() + "\n")
+	waitKeys(b)
 }

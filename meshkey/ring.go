@@ -201,8 +201,9 @@ func (r *Ring) certificate() *tls.Certificate {
 // connection: TLS 1.3, and the client must prove it holds a mesh key.
 func (r *Ring) ServerTLS() *tls.Config {
 	return &tls.Config{
-		MinVersion: tls.VersionTLS13,
-		ClientAuth: tls.RequireAnyClientCert,
+		MinVersion:             tls.VersionTLS13,
+		ClientAuth:             tls.RequireAnyClientCert,
+		SessionTicketsDisabled: true, // every connection proves a key afresh
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return r.certificate(), nil
 		},
