@@ -12,10 +12,10 @@ import (
 // and shutting down at once loses them).
 const leaveTimeout = time.Second
 
-// Close leaves the mesh gracefully (waiting at most one second for the leave
-// message to go out), stops gossip, waits for every goroutine, closes the
-// Events channel and removes the registry file. Calls after the first return
-// the first call's result.
+// Close stops LAN discovery, leaves the mesh gracefully (waiting at most one
+// second for the leave message to go out), stops gossip, waits for every
+// goroutine, closes the Events channel and removes the registry file. Calls
+// after the first return the first call's result.
 func (d *Discovery) Close() error {
 	d.closeOnce.Do(func() { d.closeErr = d.close() })
 	return d.closeErr
@@ -26,6 +26,9 @@ func (d *Discovery) close() error {
 	d.closed = true
 	d.mu.Unlock()
 	d.cancel() // stops joins in progress
+	if d.lan != nil {
+		d.lan.shutdown() // no more announcements nor joins
+	}
 	if !d.crashed.Load() {
 		d.leave()
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/pyros-mesh/pyros/meshkey"
 )
 
 // Limits enforced on local configuration and on everything read from the
@@ -84,10 +85,30 @@ type Config struct {
 	// line queries) that nobody needs to find.
 	RegistryReadOnly bool
 
+	// Keys, when set, encrypts and authenticates all gossip with keys
+	// derived from the mesh key ring: memberlist's AES-256-GCM keyring
+	// holds Keys.Derive("gossip", 32), the primary key's first (it
+	// encrypts), and accepts every key of the ring. Members without a key
+	// of the ring can neither join this member nor be joined by it, and
+	// unencrypted or unauthenticated packets and streams are dropped
+	// before memberlist sees them. Changes of the ring (Ring.Set) apply to
+	// the running member, so a mesh changes keys without losing a member:
+	// install the new key as a secondary everywhere, then make it the
+	// primary everywhere, then remove the old key. LAN discovery seals its
+	// datagrams with keys derived from the same ring. nil is an open mesh.
+	// Keys excludes Memberlist.SecretKey and Memberlist.Keyring.
+	Keys *meshkey.Ring
+
+	// LAN enables the discovery of the other members of the same mesh on
+	// the local network by UDP multicast, with no seed (see LANDiscovery).
+	// nil disables it: no socket is opened and nothing is sent.
+	LAN *LANDiscovery
+
 	// Memberlist holds memberlist's tuning (timers, fan-out, encryption,
 	// labels). nil selects LANConfig(). New works on a copy and overwrites
 	// Name, BindAddr, BindPort, AdvertiseAddr, AdvertisePort, Delegate,
-	// Events, Transport, Logger and LogOutput.
+	// Events, Transport, Logger and LogOutput; with Keys, also Keyring,
+	// SecretKey, GossipVerifyIncoming and GossipVerifyOutgoing.
 	Memberlist *memberlist.Config
 
 	// Logger receives this package's logs and memberlist's, the latter
@@ -188,8 +209,17 @@ func (c *Config) validate() error {
 	case c.AdvertiseAddr != "" && net.ParseIP(c.AdvertiseAddr) == nil:
 		return bad("AdvertiseAddr %q is not an IP address", c.AdvertiseAddr)
 	}
+	if c.LAN != nil {
+		if _, err := c.LAN.settings(); err != nil {
+			return err
+		}
+	}
 	if m := c.Memberlist; m != nil {
 		switch {
+		case c.Keys != nil && (len(m.SecretKey) > 0 || m.Keyring != nil):
+			return bad("Keys excludes Memberlist.SecretKey and Memberlist.Keyring")
+		case len(m.SecretKey) > 0 && memberlist.ValidateKey(m.SecretKey) != nil:
+			return bad("Memberlist.SecretKey must be 16, 24 or 32 bytes")
 		case m.UDPBufferSize < minUDPBufferSize:
 			return bad("Memberlist.UDPBufferSize %d below %d", m.UDPBufferSize, minUDPBufferSize)
 		case m.TCPTimeout <= 0:

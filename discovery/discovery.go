@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/pyros-mesh/pyros/meshkey"
 )
 
 // inlineHeadroom is the part of memberlist's UDP buffer left to its own
@@ -31,6 +33,7 @@ type Discovery struct {
 	events         *eventQueue
 	out            chan Event
 	registry       *registry
+	lan            *lan // nil unless Config.LAN
 	seeds          []string
 	localAddr      string
 	leaveDelay     time.Duration // time for the leave message to propagate
@@ -51,9 +54,10 @@ type Discovery struct {
 }
 
 // New starts a member: it binds the gossip port, publishes Config.Meta and
-// Config.State, and starts joining Config.Join and the registry directory in
-// the background. It fails only on invalid configuration or when the port
-// or registry directory cannot be used.
+// Config.State, and starts joining Config.Join and the registry directory,
+// and announcing itself on the LAN with Config.LAN, in the background. It
+// fails only on invalid configuration or when the port, the LAN discovery
+// group port or the registry directory cannot be used.
 func New(cfg Config) (*Discovery, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -70,11 +74,20 @@ func New(cfg Config) (*Discovery, error) {
 	}
 	stdLogger, mlLog := newMemberlistLogger(logger)
 	mlc.Logger, mlc.LogOutput = stdLogger, nil
+	if err := setupEncryption(mlc, cfg.Keys, logger); err != nil {
+		return nil, err
+	}
+	var keys func() [][]byte
+	if mlc.Keyring != nil {
+		keys = mlc.Keyring.GetKeys
+	}
 	tr, err := newGuardedTransport(transportConfig{
 		bindAddr:  cmp.Or(cfg.BindAddr, "0.0.0.0"),
 		bindPort:  cfg.BindPort,
 		timeout:   mlc.TCPTimeout,
-		encrypted: len(mlc.SecretKey) > 0 || mlc.EncryptionEnabled(),
+		keys:      keys,
+		plain:     !mlc.GossipVerifyIncoming,
+		label:     mlc.Label,
 		logger:    logger.With("component", "transport"),
 		stdLogger: stdLogger,
 	})
@@ -139,7 +152,76 @@ func (d *Discovery) launch(cfg Config, mlc *memberlist.Config) error {
 			return err
 		}
 	}
+	if cfg.LAN != nil {
+		if d.lan, err = d.openLAN(cfg); err != nil {
+			_ = ml.Shutdown()
+			if d.registry != nil {
+				_ = d.registry.remove()
+			}
+			return err
+		}
+	}
 	return nil
+}
+
+// setupEncryption configures memberlist's encryption: from the mesh key ring
+// when there is one, kept in step with it; otherwise memberlist's own
+// SecretKey is turned into a keyring here rather than in memberlist.Create,
+// so that the transport can authenticate traffic with it.
+func setupEncryption(mlc *memberlist.Config, ring *meshkey.Ring, logger *slog.Logger) error {
+	if ring != nil {
+		g, err := newGossipKeys(ring, logger.With("component", "keys"))
+		if err != nil {
+			return err
+		}
+		mlc.Keyring, mlc.SecretKey = g.keyring, nil
+		mlc.GossipVerifyIncoming, mlc.GossipVerifyOutgoing = true, true
+		return nil
+	}
+	if len(mlc.SecretKey) > 0 && mlc.Keyring == nil {
+		kr, err := memberlist.NewKeyring(nil, mlc.SecretKey)
+		if err != nil {
+			return fmt.Errorf("%w: Memberlist.SecretKey: %w", ErrInvalidConfig, err)
+		}
+		mlc.Keyring, mlc.SecretKey = kr, nil
+	}
+	return nil
+}
+
+// openLAN binds the LAN discovery socket; its loops start with the member.
+func (d *Discovery) openLAN(cfg Config) (*lan, error) {
+	settings, err := cfg.LAN.settings()
+	if err != nil {
+		return nil, err
+	}
+	var keys *beaconKeys
+	if cfg.Keys != nil {
+		if keys, err = newBeaconKeys(cfg.Keys); err != nil {
+			return nil, err
+		}
+	}
+	return newLAN(lanParams{
+		settings: settings,
+		self:     cfg.Name,
+		port:     uint16(d.transport.port()),
+		bindIP:   net.ParseIP(cfg.BindAddr),
+		keys:     keys,
+		alive: func(name string) bool {
+			_, ok := d.table.get(name)
+			return ok
+		},
+		join:   d.joinFound,
+		logger: d.logger.With("component", "lan"),
+	})
+}
+
+// joinFound joins a member heard of on the LAN.
+func (d *Discovery) joinFound(addr string) {
+	if n, err := d.ml.Join([]string{addr}); n == 0 {
+		d.logger.Warn("cannot join a member found on the LAN", "addr", addr, "err", err)
+		return
+	}
+	d.logger.Info("joined a member found on the LAN", "addr", addr)
 }
 
 // incarnation identifies this run of the member. Start time in nanoseconds
@@ -158,6 +240,9 @@ func (d *Discovery) start() {
 	}
 	if len(d.seeds) > 0 || d.registry != nil {
 		d.goFunc(d.seedLoop)
+	}
+	if d.lan != nil {
+		d.lan.start(d.goFunc)
 	}
 	d.goFunc(func() { d.reconnectLoop(d.reconnectEvery) })
 }

@@ -26,10 +26,65 @@
 // Traffic reaching the gossip port is screened before memberlist parses it:
 // memberlist v0.6.0 trusts length fields of its stream messages (a few bytes
 // claiming a huge user message crash the process) and inflates compressed
-// payloads without bound. With memberlist encryption configured, encrypted
-// traffic is opaque and passes unscreened; only key holders can send it.
+// payloads without bound.
 //
-// Usage:
+// # Mesh keys
+//
+// With Config.Keys (a *meshkey.Ring), all gossip is encrypted and
+// authenticated with AES-256-GCM under keys derived from the mesh keys
+// (purpose "gossip"): the key derived from the primary encrypts, and every
+// key of the ring is accepted. Members without a key of the ring can neither join a keyed
+// member nor be joined by it. The screener authenticates every packet and
+// stream with the keyring before memberlist sees it, so unencrypted traffic
+// and traffic under other keys is dropped there, and then screens the
+// decrypted message like unencrypted traffic. Ring.Set applies to running
+// members; to change a mesh's key with no member lost, install the new key
+// as a secondary everywhere, then make it the primary everywhere, then
+// remove the old key, each step on every member before the next.
+//
+// # LAN discovery
+//
+// With Config.LAN, a member needs no seed: it finds the members of its mesh
+// on the local network by UDP multicast, in the manner of Zenoh's scouting.
+// Every member binds the group port (DefaultLANGroup, 239.255.77.77:7947,
+// with SO_REUSEPORT so that several members of a host all hear the group),
+// joins the group on its interfaces, and multicasts on each of them, with
+// TTL 1 and the interface's address as source, a small datagram:
+//
+//	"PYRO" | version 1 | mode (0 plain, 1 sealed)
+//	kind (1 announce, 2 scout) | gossip port (uint16) | len | mesh | len | member name
+//
+// at most 550 bytes. In a keyed mesh (Config.Keys) the part after the
+// header is sealed with AES-256-GCM under a key derived from the primary
+// mesh key (purpose "beacon") with a random nonce; any key of the ring
+// opens it, and plain datagrams are ignored (an open mesh ignores sealed
+// ones). A member announces when it starts (a scout, which the members
+// hearing it answer with an announce), then after 250 ms, doubling the wait
+// up to LANDiscovery.Interval (5 s), and then every Interval for as long as
+// it runs, so that the two sides of a healed partition merge again. On
+// hearing a member of its mesh that is not alive in its member list, a
+// member joins it at the datagram's source address and the announced port
+// (the bound gossip port, not Config.AdvertisePort: the LAN reaches it
+// directly), at most once per 2 s per member name. Datagrams from itself, from other
+// meshes, under other keys, from interfaces not in use, or malformed are
+// ignored. Interfaces are all up, multicast-capable, non-loopback IPv4
+// interfaces unless LANDiscovery.Interfaces names some, and are scanned again
+// every 10 s. Without Config.LAN no socket is opened and nothing is sent.
+//
+//	d, err := discovery.New(discovery.Config{
+//		Name: "node-1", // BindAddr "" listens on every interface
+//		Keys: ring,     // from meshkey.ReadFile and meshkey.NewRing; nil: open mesh
+//		LAN:  &discovery.LANDiscovery{Mesh: "lab"},
+//	})
+//
+// When the gossip port is bound to one address (Config.BindAddr), only
+// interfaces holding that address are used, with it as the source, so that
+// the address others join is one the member listens on. Members of one host
+// can find each other without touching any other interface with BindAddr
+// "127.0.0.1" and LANDiscovery.Interfaces []string{"lo"}, as this package's
+// tests do (with a group port of their own).
+//
+// # Usage
 //
 //	d, err := discovery.New(discovery.Config{
 //		Name:     "node-1",

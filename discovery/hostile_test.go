@@ -127,52 +127,12 @@ func TestHostileInput(t *testing.T) {
 	start := time.Now()
 
 	// UDP: several thousand datagrams.
-	pkts := hostilePackets(rng)
-	udp, err := net.Dial("udp", a.LocalAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent := 0
-	for i := 0; i < 4000; i++ {
-		if _, err := udp.Write(pkts[i%len(pkts)]); err == nil {
-			sent++
-		}
-		if i%200 == 199 {
-			time.Sleep(5 * time.Millisecond) // stay within socket buffers
-		}
-	}
-	udp.Close()
+	sent := floodPackets(t, a.LocalAddr(), hostilePackets(rng), 4000)
 	t.Logf("datagrams sent after %v", time.Since(start))
 
 	// TCP: over a thousand connections, 8 at a time, plus a few that send
 	// one byte and hang until the stream deadline closes them.
-	streams := hostileStreams(rng)
-	var wg sync.WaitGroup
-	for range 10 {
-		wg.Go(func() {
-			c, err := net.Dial("tcp", a.LocalAddr())
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			_, _ = c.Write([]byte{mlUser})
-			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			_, _ = c.Read(make([]byte, 1))
-		})
-	}
-	work := make(chan []byte)
-	for range 8 {
-		wg.Go(func() {
-			for s := range work {
-				sendStream(a.LocalAddr(), s)
-			}
-		})
-	}
-	for i := range 1200 {
-		work <- streams[i%len(streams)]
-	}
-	close(work)
-	wg.Wait()
+	floodStreams(a.LocalAddr(), hostileStreams(rng), 1200)
 	t.Logf("streams sent after %v", time.Since(start))
 
 	// Direct delegate calls, bypassing the screener.
@@ -214,6 +174,59 @@ func TestHostileInput(t *testing.T) {
 		t.Fatalf("join through the attacked member: %v", err)
 	}
 	waitFor(t, 10*time.Second, "membership after attack", fullMembership([]*Discovery{a, b, c}))
+}
+
+// floodPackets sends n datagrams to addr, cycling through pkts, and returns
+// how many were sent.
+func floodPackets(t testing.TB, addr string, pkts [][]byte, n int) int {
+	t.Helper()
+	udp, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	sent := 0
+	for i := range n {
+		if _, err := udp.Write(pkts[i%len(pkts)]); err == nil {
+			sent++
+		}
+		if i%200 == 199 {
+			time.Sleep(5 * time.Millisecond) // stay within socket buffers
+		}
+	}
+	return sent
+}
+
+// floodStreams opens n connections to addr, 8 at a time, each sending one of
+// streams in turn, plus 10 that send one byte and hang until the stream
+// deadline closes them.
+func floodStreams(addr string, streams [][]byte, n int) {
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			_, _ = c.Write([]byte{mlUser})
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, _ = c.Read(make([]byte, 1))
+		})
+	}
+	work := make(chan []byte)
+	for range 8 {
+		wg.Go(func() {
+			for s := range work {
+				sendStream(addr, s)
+			}
+		})
+	}
+	for i := range n {
+		work <- streams[i%len(streams)]
+	}
+	close(work)
+	wg.Wait()
 }
 
 // sendStream writes s to a new connection and drains whatever comes back

@@ -50,10 +50,20 @@ const (
 )
 
 // screener validates memberlist traffic before memberlist parses it. With
-// memberlist encryption enabled, payloads are opaque and only
-// authenticated peers can produce them, so encrypted traffic passes as is.
+// memberlist encryption enabled, sealed traffic is authenticated with the
+// keyring first (only key holders can produce it, so bytes from anyone else
+// never reach memberlist, nor its logs) and its plaintext is then screened
+// like unencrypted traffic, so that a faulty key holder cannot crash a member
+// either.
 type screener struct {
-	encrypted bool
+	// keys, when set, returns memberlist's keyring (memberlist.Keyring's
+	// GetKeys); encryption is enabled while it returns keys.
+	keys func() [][]byte
+	// acceptPlain admits unencrypted traffic while encryption is enabled
+	// (memberlist's GossipVerifyIncoming off).
+	acceptPlain bool
+	// label is memberlist's Label, authenticated with sealed traffic.
+	label string
 	// inflate, when not nil, bounds the streams being decompressed at
 	// once, and so the memory a burst of compression bombs can claim; a
 	// stream waits at most inflateWait for its turn.
@@ -117,8 +127,9 @@ func validVsn(v []uint8) error {
 // user messages; answers on streams this member dialed carry acks, errors or
 // push/pull. Messages whose header memberlist trusts (user, push/pull) are
 // read to their end here, so memory follows the bytes actually received
-// rather than the lengths claimed. The returned reader replays the stream
-// for memberlist, decompressed if it was compressed.
+// rather than the lengths claimed. Sealed messages are authenticated and
+// their plaintext screened. The returned reader replays the stream for
+// memberlist, decompressed if it was compressed (sealed ones as they came).
 func (s screener) stream(conn io.Reader, inbound bool) (r io.Reader, err error) {
 	defer recoverInto(&err)
 	limit := &io.LimitedReader{R: conn, N: maxStreamBytes}
@@ -132,30 +143,22 @@ func (s screener) stream(conn io.Reader, inbound bool) (r io.Reader, err error) 
 			return nil, err
 		}
 	}
-	switch t {
-	case mlEncrypt:
-		if !s.encrypted {
+	keys := s.sealKeys()
+	switch {
+	case t == mlEncrypt:
+		if len(keys) == 0 {
 			return nil, fmt.Errorf("%w: encrypted stream without encryption configured", errMalformed)
 		}
+		if err := s.sealedStream(keys, rec, inbound); err != nil {
+			return nil, err
+		}
 		return rec.replay(), nil
-	case mlCompress:
+	case len(keys) > 0 && !s.acceptPlain:
+		return nil, fmt.Errorf("%w: plaintext stream while encryption is required", errMalformed)
+	case t == mlCompress:
 		labelHeader := bytes.Clone(rec.buf[:len(rec.buf)-1])
-		compressed, err := decodeCompressed(codec.NewDecoder(rec, &codec.MsgpackHandle{}))
+		payload, err := s.compressedStream(rec, inbound)
 		if err != nil {
-			return nil, err
-		}
-		// Only inflating takes a slot: a peer trickling its bytes in
-		// must not hold one.
-		release, err := s.acquireInflate()
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-		payload, err := inflate(compressed, maxStreamPayload)
-		if err != nil {
-			return nil, err
-		}
-		if err := screenStreamBody(payload[0], bytes.NewReader(payload[1:]), inbound); err != nil {
 			return nil, err
 		}
 		return io.MultiReader(bytes.NewReader(labelHeader), bytes.NewReader(payload)), nil
@@ -167,6 +170,40 @@ func (s screener) stream(conn io.Reader, inbound bool) (r io.Reader, err error) 
 		return nil, err
 	}
 	return rec.replay(), nil
+}
+
+// compressedStream decodes memberlist's compress envelope from r (its type
+// byte already read), inflates it and screens the message inside, which it
+// returns.
+func (s screener) compressedStream(r io.Reader, inbound bool) ([]byte, error) {
+	compressed, err := decodeCompressed(codec.NewDecoder(r, &codec.MsgpackHandle{}))
+	if err != nil {
+		return nil, err
+	}
+	// Only inflating takes a slot: a peer trickling its bytes in must not
+	// hold one.
+	release, err := s.acquireInflate()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	payload, err := inflate(compressed, maxStreamPayload)
+	if err != nil {
+		return nil, err
+	}
+	if err := screenStreamBody(payload[0], bytes.NewReader(payload[1:]), inbound); err != nil {
+		return nil, err
+	}
+	return payload, nil
+}
+
+// sealKeys returns the keys of memberlist's keyring; none without
+// encryption.
+func (s screener) sealKeys() [][]byte {
+	if s.keys == nil {
+		return nil
+	}
+	return s.keys()
 }
 
 func (s screener) acquireInflate() (release func(), err error) {
@@ -238,17 +275,24 @@ func screenStreamBody(t byte, r io.Reader, inbound bool) error {
 	return fmt.Errorf("%w: unexpected stream message type %d", errMalformed, t)
 }
 
-// packet screens a UDP packet: label and checksum headers, then at most one
-// compression layer around at most one compound layer. Every compressed
+// packet screens a UDP packet: label header, encryption when enabled,
+// checksum header, then at most one compression layer around at most one
+// compound layer. Every compressed
 // payload must decompress within maxPacketPayload.
 func (s screener) packet(buf []byte) (err error) {
 	defer recoverInto(&err)
-	if s.encrypted {
-		return nil
-	}
 	b, _, err := memberlist.RemoveLabelHeaderFromPacket(buf)
 	if err != nil {
 		return err
+	}
+	if keys := s.sealKeys(); len(keys) > 0 {
+		plain, err := s.sealedPacket(keys, b)
+		switch {
+		case err == nil:
+			b = plain
+		case !s.acceptPlain:
+			return err
+		}
 	}
 	if len(b) >= 5 && b[0] == mlHasCrc {
 		b = b[5:]

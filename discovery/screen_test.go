@@ -132,8 +132,16 @@ func TestScreenPacket(t *testing.T) {
 			}
 		})
 	}
-	if err := (screener{encrypted: true}).packet(packetBomb()); err != nil {
-		t.Fatalf("encrypted packets must pass unscreened: %v", err)
+	keyed := screener{keys: func() [][]byte { return [][]byte{make([]byte, 32)} }}
+	if err := keyed.packet(user); err == nil {
+		t.Fatal("a keyed member accepted a plaintext packet")
+	}
+	keyed.acceptPlain = true
+	if err := keyed.packet(user); err != nil {
+		t.Fatalf("plaintext refused although accepted: %v", err)
+	}
+	if err := keyed.packet(packetBomb()); err == nil {
+		t.Fatal("a bomb passed as plaintext")
 	}
 }
 

@@ -62,9 +62,14 @@ type transportConfig struct {
 	bindAddr  string
 	bindPort  int
 	timeout   time.Duration // memberlist's TCPTimeout
-	encrypted bool
 	logger    *slog.Logger
 	stdLogger *log.Logger
+	// keys returns memberlist's keyring when encryption is configured;
+	// plain admits unencrypted traffic all the same; label is memberlist's
+	// Label (see screener).
+	keys  func() [][]byte
+	plain bool
+	label string
 }
 
 func newGuardedTransport(c transportConfig) (*guardedTransport, error) {
@@ -76,7 +81,9 @@ func newGuardedTransport(c transportConfig) (*guardedTransport, error) {
 	g := &guardedTransport{
 		inner: inner,
 		screen: screener{
-			encrypted:   c.encrypted,
+			keys:        c.keys,
+			acceptPlain: c.plain,
+			label:       c.label,
 			inflate:     make(chan struct{}, maxInflating),
 			inflateWait: c.timeout,
 			done:        ctx.Done(),
