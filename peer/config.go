@@ -16,6 +16,7 @@ import (
 	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/consensus"
 	"github.com/pyros-mesh/pyros/discovery"
+	"github.com/pyros-mesh/pyros/meshkey"
 )
 
 // Config configures a Peer. The zero value (plus Join or a RegistryDir)
@@ -30,6 +31,18 @@ type Config struct {
 	// Advertise is the host (or host:port) others use to reach this peer
 	// when Bind is a wildcard or behind NAT. Default: derived by memberlist.
 	Advertise string
+	// Mesh names the mesh: peers of meshes with other names ignore each
+	// other's LAN announcements and gossip. Default "pyros".
+	Mesh string
+	// LAN makes the peer find the other peers of its mesh on its LAN by
+	// multicast, with no seed (see discovery.LANDiscovery). It takes effect
+	// only when the peer is reachable from other hosts (Bind not loopback).
+	LAN bool
+	// Keys is the mesh key ring: with it, every byte between peers is
+	// encrypted and authenticated, and peers without a key of the ring can
+	// neither join nor call, subscribe or touch the state. nil leaves the
+	// mesh open to anyone who can reach it.
+	Keys *meshkey.Ring
 	// Join lists seed gossip addresses (host:port). Seeds may be down: the
 	// peer keeps trying.
 	Join []string
@@ -86,6 +99,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Name == "" {
 		c.Name = DefaultName()
+	}
+	if c.Mesh == "" {
+		c.Mesh = discovery.DefaultMesh
+	}
+	if len(c.Mesh) > 255 {
+		return fmt.Errorf("%w: mesh name longer than 255 bytes", ErrConfig)
 	}
 	if c.BootstrapExpect == 0 {
 		c.BootstrapExpect = 3

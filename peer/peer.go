@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-sockaddr"
+	"github.com/hashicorp/memberlist"
+
 	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/consensus"
 	"github.com/pyros-mesh/pyros/discovery"
@@ -87,9 +90,13 @@ func (p *Peer) start(ctx context.Context) error {
 		TCP:            net.JoinHostPort(host, "0"),
 		Inproc:         true,
 		MaxMessageSize: p.cfg.MaxMessageSize,
+		Keys:           p.cfg.Keys,
 		Logger:         p.log.With("component", "mesh"),
 	}
-	advHost, advPort := splitAdvertise(p.cfg.Advertise)
+	advHost, advPort, err := advertise(host, p.cfg.Advertise)
+	if err != nil {
+		return err
+	}
 	mcfg.AdvertiseHost = advHost
 	if !p.cfg.DisableIPC {
 		mcfg.IPCDir = p.cfg.IPCDir
@@ -99,7 +106,7 @@ func (p *Peer) start(ctx context.Context) error {
 	}
 	p.node.Handle(p.serve)
 	p.node.HandleStreams(p.streamSink)
-	if err := p.openServer(host); err != nil {
+	if err := p.openServer(host, advHost); err != nil {
 		p.node.Close()
 		return err
 	}
@@ -123,7 +130,9 @@ func (p *Peer) start(ctx context.Context) error {
 		Join:             p.cfg.Join,
 		RegistryDir:      p.cfg.RegistryDir,
 		RegistryReadOnly: p.cfg.RegistryReadOnly,
-		Memberlist:       p.cfg.Gossip,
+		Memberlist:       p.gossipConfig(),
+		Keys:             p.cfg.Keys,
+		LAN:              p.lan(host, advHost),
 		Logger:           p.log.With("component", "discovery"),
 	})
 	if err != nil {
@@ -141,6 +150,32 @@ func (p *Peer) start(ctx context.Context) error {
 		p.join(ctx)
 	}
 	return nil
+}
+
+// gossipConfig is the configured memberlist tuning, labelled with the mesh
+// name: gossip of another mesh is refused even through --join.
+func (p *Peer) gossipConfig() *memberlist.Config {
+	g := *p.cfg.Gossip
+	g.Label = p.cfg.Mesh
+	return &g
+}
+
+// lan returns the LAN discovery settings, or nil when LAN discovery is off
+// or would be useless: a peer bound to loopback cannot be reached from the
+// LAN, so it announces nothing.
+func (p *Peer) lan(bindHost, advHost string) *discovery.LANDiscovery {
+	if !p.cfg.LAN {
+		return nil
+	}
+	host := advHost
+	if host == "" {
+		host = bindHost
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		p.log.Info("LAN discovery off: the peer is bound to loopback", "bind", p.cfg.Bind)
+		return nil
+	}
+	return &discovery.LANDiscovery{Mesh: p.cfg.Mesh}
 }
 
 // joinWait bounds how long New waits for the first join.
@@ -162,6 +197,25 @@ func (p *Peer) join(ctx context.Context) {
 		}
 	}
 	p.cat.rebuild()
+}
+
+// advertise returns the host and port others reach this peer at: those of
+// Advertise when set; else, when the peer binds every interface, the
+// private IP address memberlist itself would choose (not 0.0.0.0, which
+// nobody can dial); else the bind host.
+func advertise(bindHost, adv string) (string, int, error) {
+	host, port := splitAdvertise(adv)
+	if host != "" {
+		return host, port, nil
+	}
+	if ip := net.ParseIP(bindHost); ip == nil || !ip.IsUnspecified() {
+		return "", port, nil
+	}
+	ip, err := sockaddr.GetPrivateIP()
+	if err != nil || ip == "" {
+		return "", 0, fmt.Errorf("%w: binding %s needs --advertise: no private IP address found to tell other hosts (%v)", ErrConfig, bindHost, err)
+	}
+	return ip, port, nil
 }
 
 func splitAdvertise(adv string) (string, int) {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/pyros-mesh/pyros/consensus"
@@ -29,12 +28,11 @@ func newSession(name string) string {
 }
 
 // openServer starts the state server when the peer has a data directory.
-func (p *Peer) openServer(host string) error {
+func (p *Peer) openServer(host, adv string) error {
 	if p.cfg.DataDir == "" {
 		return nil
 	}
-	adv := p.node.Endpoints().Host
-	if ip := net.ParseIP(adv); ip == nil || ip.IsUnspecified() {
+	if adv == "" {
 		adv = host
 	}
 	srv, err := consensus.Open(consensus.Config{
@@ -46,6 +44,7 @@ func (p *Peer) openServer(host string) error {
 		Grace:           p.cfg.StateGrace,
 		SessionGrace:    p.cfg.SessionGrace,
 		Mesh:            stateMesh{p},
+		Keys:            p.cfg.Keys,
 		OnChange:        p.publishCatalog,
 		Logger:          p.log.With("component", "consensus"),
 	})

@@ -44,6 +44,12 @@ func cmdRun(args []string, out, errw io.Writer) int {
 		return exitFail
 	}
 	defer p.Close()
+	wctx, wcancel := context.WithCancel(ctx)
+	keysDone := pf.mesh.watch(wctx, cfg.Logger)
+	defer func() { wcancel(); <-keysDone }()
+	if pf.mesh.ring == nil {
+		cfg.Logger.Warn("the mesh is OPEN: no --key, so anyone who can reach this peer's ports can join, call, subscribe and change the state (pyros-peer keygen makes a key)", "mesh", pf.mesh.mesh)
+	}
 	if *demo {
 		if err := provideDemo(p); err != nil {
 			fmt.Fprintln(errw, "pyros-peer run:", err)
@@ -85,7 +91,7 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	if pf.data != "" {
 		role = fmt.Sprintf(", state server (data %s, raft %s)", pf.data, p.StateAddr())
 	}
-	fmt.Fprintf(out, "peer %s ready: gossip %s, links %s %s%s%s\n", p.Name(), p.Addr(), eps.TCP, eps.IPC, role, apiNote)
+	fmt.Fprintf(out, "peer %s ready: gossip %s, links %s %s%s%s | %s\n", p.Name(), p.Addr(), eps.TCP, eps.IPC, role, apiNote, pf.mesh.security())
 	<-ctx.Done()
 	fmt.Fprintf(out, "peer %s leaving\n", p.Name())
 	return exitOK

@@ -24,6 +24,7 @@ type peerFlags struct {
 	data                                                    string // run only
 	expect                                                  int    // run only
 	ros                                                     rosFlags
+	mesh                                                    meshFlags
 }
 
 // rosFlags make a long-lived peer a ROS gateway.
@@ -46,7 +47,7 @@ func (f *peerFlags) registerServer(fs *flag.FlagSet) {
 
 func (f *peerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.name, "name", "", "peer name (default: host name and a random suffix)")
-	fs.StringVar(&f.bind, "bind", envOr("PYROS_BIND", "127.0.0.1:0"), "gossip address HOST:PORT; links use the same host (env PYROS_BIND)")
+	fs.StringVar(&f.bind, "bind", os.Getenv("PYROS_BIND"), "gossip address HOST:PORT; links use the same host (env PYROS_BIND; default\n0.0.0.0:0 for run, reachable from the LAN, and 127.0.0.1:0 for the other commands)")
 	fs.StringVar(&f.advertise, "advertise", "", "address other hosts reach this peer at, HOST[:PORT]")
 	fs.StringVar(&f.join, "join", os.Getenv("PYROS_JOIN"), "comma-separated seed addresses HOST:PORT (env PYROS_JOIN)")
 	fs.StringVar(&f.registry, "registry", peer.DefaultRegistryDir(), "same-host registry directory (env PYROS_REGISTRY)")
@@ -55,12 +56,20 @@ func (f *peerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.gossip, "gossip", envOr("PYROS_GOSSIP", "lan"), "gossip timers: lan, or local for a fast single-host mesh (env PYROS_GOSSIP)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.StringVar(&f.codec, "codec", "msgpack", "codec of what this peer sends: msgpack, json or pickle")
+	f.mesh.register(fs)
 }
 
 // config turns the flags into a peer configuration. Short-lived peers
 // (queries) read the registry but do not register in it.
 func (f *peerFlags) config(errw io.Writer, longLived bool) (peer.Config, error) {
-	cfg := peer.Config{Name: f.name, Bind: f.bind, Advertise: f.advertise, DisableIPC: f.noIPC,
+	bind := f.bind
+	if bind == "" {
+		bind = "127.0.0.1:0"
+		if longLived {
+			bind = "0.0.0.0:0"
+		}
+	}
+	cfg := peer.Config{Name: f.name, Bind: bind, Advertise: f.advertise, DisableIPC: f.noIPC,
 		DataDir: f.data, BootstrapExpect: f.expect, Codec: f.codec}
 	if f.data != "" && f.expect < 1 {
 		return cfg, fmt.Errorf("--bootstrap-expect must be 1 or more, not %d", f.expect)
@@ -83,6 +92,9 @@ func (f *peerFlags) config(errw io.Writer, longLived bool) (peer.Config, error) 
 		cfg.Gossip = discovery.LocalConfig()
 	default:
 		return cfg, fmt.Errorf("--gossip must be lan or local, not %q", f.gossip)
+	}
+	if err := f.mesh.apply(&cfg); err != nil {
+		return cfg, err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {

@@ -36,6 +36,7 @@ func verbs() []verb {
 		{"echo", "STREAM [--count N] [--timeout D] [--json]", "print a stream's values, one JSON value per line", cmdEcho},
 		{"demo", "", "start a small local mesh and narrate discovery, calls and failover", cmdDemo},
 		{"bench", "stream [flags]", "measure streams between two processes against raw zmq4", cmdBench},
+		{"keygen", "", "print a new mesh key, for --key", cmdKeygen},
 	}
 }
 
@@ -79,7 +80,9 @@ Commands:
 	}
 	fmt.Fprint(w, `
 Peers on one host find each other through a per-user registry directory;
-peers on other hosts are joined with --join HOST:PORT (or PYROS_JOIN).
+"run" peers find those of other hosts on the LAN by multicast, and any peer
+can be joined with --join HOST:PORT (or PYROS_JOIN). --key FILE (from
+"pyros-peer keygen") encrypts the mesh and keeps outsiders out.
 Run "pyros-peer COMMAND --help" for a command's flags; --version prints the version.
 `)
 }
