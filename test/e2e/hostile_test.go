@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,17 +21,32 @@ var (
 // TestHostileBytesOnEveryPort sends garbage, truncated handshakes and
 // frames claiming 64 GiB to every port a peer process opens (gossip tcp and
 // udp, tcp and ipc links, the raft transport of a state server), then
-// checks it still serves and did not balloon.
+// checks it still serves and did not balloon: an open peer, and one with a
+// mesh key, whose tcp ports speak TLS.
 func TestHostileBytesOnEveryPort(t *testing.T) {
+	t.Run("open", func(t *testing.T) { hostileBytes(t, false) })
+	t.Run("keyed", func(t *testing.T) { hostileBytes(t, true) })
+}
+
+func hostileBytes(t *testing.T, keyed bool) {
 	m := newMesh(t)
-	victim := m.startPeer("target", "--demo", "--data", t.TempDir(), "--bootstrap-expect", "1")
+	var keyArgs []string
+	if keyed {
+		key, _, _ := m.cli("keygen")
+		f := filepath.Join(t.TempDir(), "mesh.key")
+		if err := os.WriteFile(f, []byte(key), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		keyArgs = []string{"--key", f}
+	}
+	victim := m.startPeer("target", append([]string{"--demo", "--data", t.TempDir(), "--bootstrap-expect", "1"}, keyArgs...)...)
 	parts, raft := readyRE.FindStringSubmatch(victim.ready), raftRE.FindStringSubmatch(victim.ready)
 	if parts == nil || raft == nil {
 		t.Fatalf("ready line: %q", victim.ready)
 	}
 	gossip, tcpLink, ipcLink := parts[1], strings.TrimPrefix(parts[2], "tcp://"), strings.TrimPrefix(parts[3], "ipc://")
 
-	streams := append(hostileStreams(), raftStreams()...)
+	streams := append(append(hostileStreams(), raftStreams()...), tlsStreams()...)
 	for _, target := range []struct{ network, addr string }{{"tcp", gossip}, {"tcp", tcpLink}, {"unix", ipcLink}, {"tcp", raft[1]}} {
 		for _, s := range streams {
 			c, err := net.DialTimeout(target.network, target.addr, time.Second)
@@ -59,17 +75,29 @@ func TestHostileBytesOnEveryPort(t *testing.T) {
 		t.Fatal("the peer died")
 	default:
 	}
-	out, errOut, code := m.cli("call", "demo/echo", `"still here"`)
+	out, errOut, code := m.cli(append([]string{"call", "demo/echo", `"still here"`}, keyArgs...)...)
 	if code != 0 || out != "\"still here\"\n" {
 		t.Fatalf("peer no longer serves: exit %d %q %q", code, out, errOut)
 	}
-	if out, errOut, code := m.cli("state", "put", "still", "1"); code != 0 {
+	if out, errOut, code := m.cli(append([]string{"state", "put", "still", "1"}, keyArgs...)...); code != 0 {
 		t.Fatalf("state server no longer takes writes: exit %d %q %q", code, out, errOut)
 	}
 	rss := rssMiB(t, victim.cmd.Process.Pid)
 	t.Logf("the peer's resident memory after the hostile bytes: %d MiB", rss)
 	if rss > 300 {
 		t.Fatalf("peer grew to %d MiB", rss)
+	}
+}
+
+// tlsStreams are broken TLS: a truncated ClientHello, a record header
+// claiming 16 MiB, an alert out of nowhere.
+func tlsStreams() [][]byte {
+	hello := []byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03}
+	return [][]byte{
+		append(hello, randomBytes(100)...),
+		{0x17, 0x03, 0x03, 0xff, 0xff},
+		{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28},
+		append([]byte{0x16, 0x03, 0x03, 0x40, 0x00}, randomBytes(512)...),
 	}
 }
 

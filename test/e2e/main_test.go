@@ -74,6 +74,9 @@ func (m *mesh) env(extra ...string) []string {
 		"PYROS_GOSSIP=local",
 		"PYROS_BIND=127.0.0.1:0",
 		"PYROS_JOIN=",
+		"PYROS_LAN=off", // nothing is sent on the machine's interfaces
+		"PYROS_MESH=",
+		"PYROS_KEY_FILE=",
 	}, extra...)...)
 }
 

@@ -82,12 +82,13 @@ func (l *netLab) makeHost(i int) {
 }
 
 // bridge makes sure the bridge of group g exists and is up. STP is off and
-// the forward delay zero, so a port forwards as soon as it joins.
+// the forward delay zero, so a port forwards as soon as it joins; multicast
+// is flooded to every port, as a plain LAN switch does.
 func (l *netLab) bridge(g int) string {
 	l.t.Helper()
 	br := fmt.Sprintf("br%d", g)
 	if !l.bridges[g] {
-		l.must("-n", l.sw, "link", "add", br, "type", "bridge", "forward_delay", "0", "stp_state", "0")
+		l.must("-n", l.sw, "link", "add", br, "type", "bridge", "forward_delay", "0", "stp_state", "0", "mcast_snooping", "0")
 		l.bridges[g] = true
 	}
 	l.must("-n", l.sw, "link", "set", br, "up")

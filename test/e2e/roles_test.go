@@ -28,6 +28,10 @@ func runRole(role string) int {
 		err = runStateOwner()
 	case "setbool":
 		err = runSetBool()
+	case "lan-peer":
+		err = runLANPeer()
+	case "capture":
+		err = runCapture()
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
