@@ -12,22 +12,34 @@ import (
 	"time"
 
 	"github.com/go-zeromq/zmq4"
+
+	"github.com/pyros-mesh/pyros/meshkey"
 )
 
 // BenchmarkServiceRoundTrip measures a call through the public API to a
 // provider in another process (pyros-peer run --demo, service demo/echo,
-// 64-byte payload), over tcp and over ipc. Compare with
-// BenchmarkRawZMQ4RoundTrip from the same run.
+// 64-byte payload), over tcp, over tcp with a mesh key (TLS) and over ipc.
+// Compare with BenchmarkRawZMQ4RoundTrip from the same run.
 func BenchmarkServiceRoundTrip(b *testing.B) {
-	for _, transport := range []string{"tcp", "ipc"} {
+	for _, transport := range []string{"tcp", "tcp-keyed", "ipc"} {
 		b.Run(transport, func(b *testing.B) {
 			m := newMesh(b)
 			args := []string{"--demo"}
-			if transport == "tcp" {
+			if transport != "ipc" {
 				args = append(args, "--no-ipc")
 			}
+			var ring *meshkey.Ring
+			if transport == "tcp-keyed" {
+				key := meshkey.Generate()
+				f := filepath.Join(b.TempDir(), "mesh.key")
+				if err := os.WriteFile(f, []byte(key.String()+"\n"), 0o600); err != nil {
+					b.Fatal(err)
+				}
+				ring, _ = meshkey.NewRing(key)
+				args = append(args, "--key", f)
+			}
 			m.startPeer("provider", args...)
-			c := m.peer("caller")
+			c := m.keyedPeer("caller", ring)
 			waitFor(b, 20*time.Second, "provider in the catalog", func() bool { return len(providers(c, "demo/echo")) == 1 })
 			payload := make([]byte, 64)
 			var out []byte

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pyros-mesh/pyros/discovery"
+	"github.com/pyros-mesh/pyros/meshkey"
 	"github.com/pyros-mesh/pyros/peer"
 )
 
@@ -194,7 +195,10 @@ func (m *mesh) cli(args ...string) (string, string, int) {
 }
 
 // peer starts an in-process peer of this mesh.
-func (m *mesh) peer(name string) *peer.Peer {
+func (m *mesh) peer(name string) *peer.Peer { return m.keyedPeer(name, nil) }
+
+// keyedPeer starts an in-process peer of this mesh with a mesh key ring.
+func (m *mesh) keyedPeer(name string, keys *meshkey.Ring) *peer.Peer {
 	m.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -202,6 +206,7 @@ func (m *mesh) peer(name string) *peer.Peer {
 		Name:        name,
 		RegistryDir: m.registry,
 		Gossip:      discovery.LocalConfig(),
+		Keys:        keys,
 		Logger:      slog.New(slog.NewTextHandler(testWriter{m.t, name}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
