@@ -93,10 +93,7 @@ func (p *Peer) start(ctx context.Context) error {
 		Keys:           p.cfg.Keys,
 		Logger:         p.log.With("component", "mesh"),
 	}
-	advHost, advPort, err := advertise(host, p.cfg.Advertise)
-	if err != nil {
-		return err
-	}
+	advHost, advPort := advertise(host, p.cfg.Advertise)
 	mcfg.AdvertiseHost = advHost
 	if !p.cfg.DisableIPC {
 		mcfg.IPCDir = p.cfg.IPCDir
@@ -202,20 +199,22 @@ func (p *Peer) join(ctx context.Context) {
 // advertise returns the host and port others reach this peer at: those of
 // Advertise when set; else, when the peer binds every interface, the
 // private IP address memberlist itself would choose (not 0.0.0.0, which
-// nobody can dial); else the bind host.
-func advertise(bindHost, adv string) (string, int, error) {
+// nobody can dial), or a public one, or loopback when the host has no
+// other; else the bind host.
+func advertise(bindHost, adv string) (string, int) {
 	host, port := splitAdvertise(adv)
 	if host != "" {
-		return host, port, nil
+		return host, port
 	}
 	if ip := net.ParseIP(bindHost); ip == nil || !ip.IsUnspecified() {
-		return "", port, nil
+		return "", port
 	}
-	ip, err := sockaddr.GetPrivateIP()
-	if err != nil || ip == "" {
-		return "", 0, fmt.Errorf("%w: binding %s needs --advertise: no private IP address found to tell other hosts (%v)", ErrConfig, bindHost, err)
+	for _, find := range []func() (string, error){sockaddr.GetPrivateIP, sockaddr.GetPublicIP} {
+		if ip, err := find(); err == nil && ip != "" {
+			return ip, port
+		}
 	}
-	return ip, port, nil
+	return "127.0.0.1", port
 }
 
 func splitAdvertise(adv string) (string, int) {

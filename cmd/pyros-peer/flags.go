@@ -47,7 +47,7 @@ func (f *peerFlags) registerServer(fs *flag.FlagSet) {
 
 func (f *peerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.name, "name", "", "peer name (default: host name and a random suffix)")
-	fs.StringVar(&f.bind, "bind", os.Getenv("PYROS_BIND"), "gossip address HOST:PORT; links use the same host (env PYROS_BIND; default\n0.0.0.0:0 for run, reachable from the LAN, and 127.0.0.1:0 for the other commands)")
+	fs.StringVar(&f.bind, "bind", os.Getenv("PYROS_BIND"), "gossip address HOST:PORT; links use the same host (env PYROS_BIND; default\n0.0.0.0:0: every interface, an OS-assigned port; 127.0.0.1:0 keeps a peer to this host)")
 	fs.StringVar(&f.advertise, "advertise", "", "address other hosts reach this peer at, HOST[:PORT]")
 	fs.StringVar(&f.join, "join", os.Getenv("PYROS_JOIN"), "comma-separated seed addresses HOST:PORT (env PYROS_JOIN)")
 	fs.StringVar(&f.registry, "registry", peer.DefaultRegistryDir(), "same-host registry directory (env PYROS_REGISTRY)")
@@ -64,10 +64,7 @@ func (f *peerFlags) register(fs *flag.FlagSet) {
 func (f *peerFlags) config(errw io.Writer, longLived bool) (peer.Config, error) {
 	bind := f.bind
 	if bind == "" {
-		bind = "127.0.0.1:0"
-		if longLived {
-			bind = "0.0.0.0:0"
-		}
+		bind = "0.0.0.0:0"
 	}
 	cfg := peer.Config{Name: f.name, Bind: bind, Advertise: f.advertise, DisableIPC: f.noIPC,
 		DataDir: f.data, BootstrapExpect: f.expect, Codec: f.codec}

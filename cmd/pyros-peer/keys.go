@@ -80,7 +80,7 @@ func (f *meshFlags) watch(ctx context.Context, log *slog.Logger) <-chan struct{}
 // security is what the ready line says of the mesh's protection.
 func (f *meshFlags) security() string {
 	if f.ring == nil {
-		return "OPEN mesh " + f.mesh + " (no --key: anyone who can reach these ports can join, call and read)"
+		return "OPEN mesh " + f.mesh + " (no --key)"
 	}
 	return fmt.Sprintf("mesh %s, encrypted (keys %s)", f.mesh, strings.Join(f.ring.IDs(), ","))
 }

@@ -345,3 +345,51 @@ func lanTraffic(t *testing.T, keyed bool) []byte {
 	}
 	return b
 }
+
+// TestLANDefaultsCLI runs pyros-peer as a user would on two machines of a
+// LAN: `run` with a key and no address at all, then queries with no
+// registry and no --join on the other machine, which find the mesh by
+// multicast too.
+func TestLANDefaultsCLI(t *testing.T) {
+	lab := newLANLab(t, 2)
+	env := func(i int) []string { // the defaults: no PYROS_BIND, LAN on; a registry per machine
+		return []string{"PYROS_BIND=", "PYROS_LAN=", "PYROS_GOSSIP=", "PYROS_REGISTRY=" + lab.registry(i)}
+	}
+	for i, extra := range [][]string{{"--demo"}, nil} {
+		cmd := lab.l.command(i, peerBin, append([]string{"run", "--name", lab.name(i), "--key", lab.keyFile, "--mesh", "lab"}, extra...)...)
+		cmd.Env = env(i)
+		p := lab.m.start(lab.name(i), cmd)
+		if !strings.Contains(p.ready, "gossip "+lab.l.addr(i)+":") || !strings.Contains(p.ready, "encrypted") {
+			t.Fatalf("%s: ready line %q: want its LAN address and encryption", lab.name(i), p.ready)
+		}
+	}
+	query := func(args ...string) (string, string, int) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := lab.l.command(1, peerBin, append(args, "--key", lab.keyFile, "--mesh", "lab", "--no-registry")...)
+		cmd.Env = append(lab.m.env(), env(1)...)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Start()
+		if err == nil {
+			stop := context.AfterFunc(ctx, func() { cmd.Process.Kill() })
+			err = cmd.Wait()
+			stop()
+		}
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return strings.TrimSpace(out.String()), strings.TrimSpace(errb.String()), code
+	}
+	waitFor(t, 20*time.Second, "members on host 1 listing both peers", func() bool {
+		out, _, code := query("members")
+		return code == 0 && strings.Contains(out, lab.name(0)) && strings.Contains(out, lab.name(1))
+	})
+	if out, errs, code := query("call", "demo/add", `{"a":2,"b":3}`); code != 0 || out != "5" {
+		t.Fatalf("call across machines: exit %d %q %s", code, out, errs)
+	}
+	if out, errs, code := query("echo", "demo/ticks", "--count", "2", "--timeout", "10s"); code != 0 || len(strings.Fields(out)) != 2 {
+		t.Fatalf("echo across machines: exit %d %q %s", code, out, errs)
+	}
+}
