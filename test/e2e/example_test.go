@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -124,5 +125,41 @@ func TestExamplePython(t *testing.T) {
 	}
 	if out, _, code := m.cli("state", "get", "cam/shots"); code != 0 || out != "5\n" {
 		t.Fatalf("cam/shots: %q", out)
+	}
+}
+
+// TestExampleLAN runs examples/lan/lan.sh as the README says (as root):
+// three namespaced machines find each other with no address and one key,
+// and an outsider with another key sees nobody.
+func TestExampleLAN(t *testing.T) {
+	cmd := exec.Command("bash", "../../examples/lan/lan.sh", peerBin)
+	cmd.WaitDelay = 10 * time.Second
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(90 * time.Second):
+			cmd.Process.Signal(os.Interrupt)
+		}
+	}()
+	out, err := cmd.CombinedOutput()
+	t.Logf("lan.sh:\n%s", out)
+	if err != nil {
+		t.Fatalf("lan.sh: %v", err)
+	}
+	s := string(out)
+	members := s[strings.Index(s, "as machine2 sees them"):strings.Index(s, "machine2 calls")]
+	for i := range 3 {
+		if !strings.Contains(members, fmt.Sprintf("\nmachine%d ", i)) {
+			t.Errorf("machine%d missing from the members", i)
+		}
+	}
+	if !strings.Contains(s, "provided by machine0\n5\n") {
+		t.Error("the call across machines did not answer 5")
+	}
+	outsider := s[strings.Index(s, "an outsider"):]
+	if strings.Contains(outsider, "\nmachine") {
+		t.Errorf("the outsider saw members:\n%s", outsider)
 	}
 }
