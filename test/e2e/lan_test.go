@@ -192,7 +192,7 @@ func hostsUpTo(n int) []int {
 // reconnected is merged back.
 func TestLANDiscovery(t *testing.T) {
 	const n = 3
-	lab := newLANLab(t, n+2) // hosts n and n+1: the outsiders
+	lab := newLANLab(t, n+3) // hosts n to n+2: the outsiders
 	for i := range n {
 		lab.start(i, "lab", lab.keyFile, true, n)
 	}
@@ -220,12 +220,13 @@ func TestLANDiscovery(t *testing.T) {
 		t.Fatalf("state read on host %d: exit %d %q %s", n-1, code, out, errs)
 	}
 
-	// outsiders: another key, and no key, on the same LAN and mesh name
+	// outsiders on the same LAN: another key, no key, another mesh name
 	other := lab.newKey()
 	lab.start(n, "lab", other, false, 0)
 	lab.start(n+1, "lab", "", false, 0)
+	lab.start(n+2, "other-mesh", lab.keyFile, false, 0) // the right key, another mesh
 	waitFor(t, 10*time.Second, "the outsiders running", func() bool {
-		return lab.members(n) == 1 && lab.members(n+1) == 1
+		return lab.members(n) == 1 && lab.members(n+1) == 1 && lab.members(n+2) == 1
 	})
 	watch := time.Now().Add(5 * time.Second) // many announce rounds for the outsiders to get in
 	for time.Now().Before(watch) {
@@ -253,7 +254,7 @@ func TestLANDiscovery(t *testing.T) {
 	}
 
 	// a host cut off, then reconnected
-	lab.l.partition(append(hostsUpTo(n-1), n, n+1), []int{n - 1})
+	lab.l.partition(append(hostsUpTo(n-1), n, n+1, n+2), []int{n - 1})
 	cut := time.Now()
 	waitFor(t, 30*time.Second, "both sides noticing the cut", func() bool { return lab.members(0) == n-1 && lab.members(n-1) == 1 })
 	noticed := time.Since(cut)
