@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pyros-mesh/pyros/fault"
 	"github.com/pyros-mesh/pyros/meshkey"
 )
 
@@ -38,6 +39,12 @@ type Config struct {
 	MaxEvents int
 	// Mesh tells the server who is there. Required.
 	Mesh Mesh
+	// Faults, when set, injects the faults of its rules into raft's
+	// traffic (see "Fault injection" in the package doc): no connection to
+	// a server a fault partition separates from this one, and the rules'
+	// delay and loss on what this server writes. Servers are named by the
+	// raft configuration, else by Mesh.Servers. nil: none, at no cost.
+	Faults *fault.Injector
 	// OnChange is called (from the server's own goroutine) when Status
 	// changes.
 	OnChange func()

@@ -29,6 +29,19 @@
 // hostile client never holds up the accept loop, and is closed with a
 // debug log.
 //
+// With Config.Faults (a *fault.Injector), the raft transport applies the
+// peer's fault rules. Partition: a server never dials a server that a fault
+// partition separates from it (named by the raft configuration, else by
+// Mesh.Servers, else as last seen at that address), and closes the
+// connections it dialed to such servers when the partition starts;
+// accepted connections come from ephemeral ports and are not filtered,
+// the other side closes them under the same partition (set the same
+// Partition on every peer). Delay: each write (about one per RPC and per
+// response) waits the delay first, so writes on one connection are also
+// spaced by it; Close cuts the wait short. Drop: each write is lost with
+// the probability together with its connection, as raft sees a lost
+// message over tcp: the RPC fails and raft retries on a new connection.
+//
 // Versions: raft v1.7.3 with raft-boltdb/v2 v2.3.1 (bbolt) and memberlist
 // v0.6.0. These build together on one go-metrics (v0.6.0); raft v1.8.0 needs
 // go-metrics v0.7.0, which removed the package raft-boltdb/v2 imports, and

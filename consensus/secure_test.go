@@ -67,23 +67,27 @@ func (m *testMesh) Claim(_ context.Context, server, claimant string) error {
 	return s.AcceptClaim(claimant)
 }
 
-// startCluster opens n servers on loopback, each with a ring from keys,
-// and waits for a leader.
-func startCluster(t *testing.T, n int, keys func() *meshkey.Ring) []*Server {
+// startCluster opens n servers on loopback, each with a ring from keys and
+// its configuration changed by opts, and waits for a leader.
+func startCluster(t *testing.T, n int, keys func() *meshkey.Ring, opts ...func(*Config)) []*Server {
 	t.Helper()
 	log := testLogger(t)
 	m := &testMesh{expect: n, servers: make(map[string]*Server)}
 	var servers []*Server
 	for i := range n {
 		name := fmt.Sprintf("s%d", i)
-		s, err := Open(Config{
+		cfg := Config{
 			Name:            name,
 			Dir:             t.TempDir(),
 			BootstrapExpect: n,
 			Mesh:            m,
 			Keys:            keys(),
 			Logger:          log.With("server", name),
-		})
+		}
+		for _, o := range opts {
+			o(&cfg)
+		}
+		s, err := Open(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/pyros-mesh/pyros/fault"
 )
 
 // Server is one state server: a raft member with a durable log, serving
@@ -27,6 +28,7 @@ type Server struct {
 	store *Store
 	raft  *raft.Raft
 	trans *raft.NetworkTransport
+	layer *tcpLayer
 	bolt  *raftboltdb.BoltStore
 
 	joined    atomic.Bool
@@ -58,6 +60,7 @@ func Open(cfg Config) (*Server, error) {
 	if err := s.openRaft(id); err != nil {
 		return nil, err
 	}
+	cfg.Faults.OnChange(s.layer.cutPartitioned)
 	s.wg.Add(2)
 	go s.statusLoop()
 	go s.manageLoop()
@@ -65,7 +68,7 @@ func Open(cfg Config) (*Server, error) {
 }
 
 func (s *Server) openRaft(id identity) (err error) {
-	if s.trans, id.Port, err = listen(s.cfg, id.Port, s.log); err != nil {
+	if s.trans, s.layer, id.Port, err = listen(s.cfg, id.Port, s.log, s.done); err != nil {
 		return err
 	}
 	id.Name = s.cfg.Name
@@ -96,6 +99,7 @@ func (s *Server) openRaft(id identity) (err error) {
 	if s.raft, err = raft.NewRaft(s.raftConfig(), &fsm{s.store}, s.bolt, s.bolt, snaps, s.trans); err != nil {
 		return fmt.Errorf("consensus: start raft: %w", err)
 	}
+	s.layer.raft.Store(s.raft)
 	return nil
 }
 
@@ -110,21 +114,22 @@ func (s *Server) raftConfig() *raft.Config {
 }
 
 // listen opens the raft transport, on the remembered port if it is free.
-func listen(cfg Config, port int, log *slog.Logger) (*raft.NetworkTransport, int, error) {
+// stop is closed when the server starts closing.
+func listen(cfg Config, port int, log *slog.Logger, stop <-chan struct{}) (*raft.NetworkTransport, *tcpLayer, int, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(port)))
 	if err != nil && port != 0 {
 		ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, "0"))
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("consensus: raft transport on %s: %w", cfg.Bind, err)
+		return nil, nil, 0, fmt.Errorf("consensus: raft transport on %s: %w", cfg.Bind, err)
 	}
 	got := ln.Addr().(*net.TCPAddr).Port
 	adv := &net.TCPAddr{IP: net.ParseIP(cfg.Advertise), Port: got}
 	if adv.IP == nil || adv.IP.IsUnspecified() {
 		ln.Close()
-		return nil, 0, fmt.Errorf("%w: advertise %q is not a reachable IP address", ErrConfig, cfg.Advertise)
+		return nil, nil, 0, fmt.Errorf("%w: advertise %q is not a reachable IP address", ErrConfig, cfg.Advertise)
 	}
-	layer := &tcpLayer{Listener: ln, adv: adv, log: log}
+	layer := &tcpLayer{Listener: ln, adv: adv, log: log, faults: cfg.Faults, mesh: cfg.Mesh, stop: stop}
 	if cfg.Keys != nil {
 		layer.srvTLS, layer.cliTLS = tlsConfigs(cfg.Keys)
 	}
@@ -134,21 +139,27 @@ func listen(cfg Config, port int, log *slog.Logger) (*raft.NetworkTransport, int
 		Timeout: 10 * time.Second,
 		Logger:  newHCLog(log),
 	})
-	return t, got, nil
+	return t, layer, got, nil
 }
 
 // tcpLayer carries raft's transport over tcp, or TLS over tcp with a mesh
 // key. It keeps track of its connections and closes them all when it is
 // closed: raft's transport leaves pooled and accepted connections open,
-// with a goroutine reading each.
+// with a goroutine reading each. It applies the fault rules (see fault.go).
 type tcpLayer struct {
 	net.Listener
 	adv            net.Addr
 	srvTLS, cliTLS *tls.Config // nil: plain tcp
 	log            *slog.Logger
 
+	faults *fault.Injector           // nil: no fault injection
+	stop   <-chan struct{}           // closed when the server closes: no more fault delay
+	raft   atomic.Pointer[raft.Raft] // names raft addresses, once running
+	mesh   Mesh                      // names them otherwise; may be nil
+
 	mu     sync.Mutex
 	conns  map[*trackedConn]struct{}
+	names  map[raft.ServerAddress]string // the last server seen at each address
 	closed bool
 }
 
@@ -171,9 +182,9 @@ func (l *tcpLayer) Accept() (net.Conn, error) {
 			continue
 		}
 		if l.srvTLS == nil {
-			return l.track(c, c)
+			return l.track(c, c, "")
 		}
-		return l.track(newServerConn(c, l.srvTLS, l.log), c)
+		return l.track(newServerConn(c, l.srvTLS, l.log), c, "")
 	}
 }
 
@@ -186,6 +197,9 @@ func (l *tcpLayer) count() int {
 // Dial connects to a raft transport; with a mesh key, the TLS handshake
 // runs here, within the same timeout.
 func (l *tcpLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	if err := l.partitioned(addr); err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(timeout)
 	d := net.Dialer{Deadline: deadline}
 	c, err := d.Dial("tcp", string(addr))
@@ -193,18 +207,19 @@ func (l *tcpLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Con
 		return nil, err
 	}
 	if l.cliTLS == nil {
-		return l.track(c, c)
+		return l.track(c, c, addr)
 	}
 	tc, err := clientHandshake(c, l.cliTLS, deadline)
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("consensus: raft connection to %s: %w", addr, err)
 	}
-	return l.track(tc, c)
+	return l.track(tc, c, addr)
 }
 
-// track records c, which runs over raw, until it is closed.
-func (l *tcpLayer) track(c, raw net.Conn) (net.Conn, error) {
+// track records c, which runs over raw, until it is closed; peer is the
+// address dialed, "" for an accepted connection.
+func (l *tcpLayer) track(c, raw net.Conn, peer raft.ServerAddress) (net.Conn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -214,7 +229,7 @@ func (l *tcpLayer) track(c, raw net.Conn) (net.Conn, error) {
 	if l.conns == nil {
 		l.conns = make(map[*trackedConn]struct{})
 	}
-	tc := &trackedConn{Conn: c, raw: raw, l: l}
+	tc := &trackedConn{Conn: c, raw: raw, l: l, peer: peer, done: make(chan struct{})}
 	l.conns[tc] = struct{}{}
 	return tc, nil
 }
@@ -227,7 +242,7 @@ func (l *tcpLayer) Close() error {
 	l.conns = nil
 	l.mu.Unlock()
 	for c := range conns {
-		c.raw.Close()
+		c.Close()
 	}
 	return l.Listener.Close()
 }
@@ -238,7 +253,19 @@ type trackedConn struct {
 	net.Conn
 	raw  net.Conn
 	l    *tcpLayer
+	peer raft.ServerAddress // the address dialed; "" if accepted
+	done chan struct{}      // closed by Close
 	once sync.Once
+}
+
+// Write writes p, under the fault rules when there are some.
+func (c *trackedConn) Write(p []byte) (int, error) {
+	if c.l.faults != nil {
+		if err := c.beforeWrite(); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Write(p)
 }
 
 // Close closes the tcp connection. Under TLS it sends no close_notify,
@@ -248,6 +275,7 @@ func (c *trackedConn) Close() error {
 		c.l.mu.Lock()
 		delete(c.l.conns, c)
 		c.l.mu.Unlock()
+		close(c.done)
 	})
 	return c.raw.Close()
 }

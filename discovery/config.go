@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/pyros-mesh/pyros/fault"
 	"github.com/pyros-mesh/pyros/meshkey"
 )
 
@@ -110,6 +111,13 @@ type Config struct {
 	// Events, Transport, Logger and LogOutput; with Keys, also Keyring,
 	// SecretKey, GossipVerifyIncoming and GossipVerifyOutgoing.
 	Memberlist *memberlist.Config
+
+	// Faults, when set, injects the faults of its rules into this
+	// member's gossip (see "Fault injection" in the package doc): no
+	// packet or stream with members a fault partition separates from this
+	// one, and the rules' loss and delay on the packets it sends. nil:
+	// none, at no cost.
+	Faults *fault.Injector
 
 	// Logger receives this package's logs and memberlist's, the latter
 	// with the attribute component=memberlist and the level taken from

@@ -20,6 +20,7 @@ type delegate struct {
 	meta    []byte
 	table   *stateTable
 	fetcher *fetcher
+	learn   func(name, addr string) // tells the transport who is where; may be nil
 	logger  *slog.Logger
 }
 
@@ -100,13 +101,25 @@ func (d *delegate) MergeRemoteState(buf []byte, _ bool) {
 
 // NotifyJoin implements memberlist.EventDelegate. memberlist holds its node
 // lock here: nothing below calls back into memberlist.
-func (d *delegate) NotifyJoin(n *memberlist.Node) { d.table.join(n) }
+func (d *delegate) NotifyJoin(n *memberlist.Node) {
+	d.noteAddress(n)
+	d.table.join(n)
+}
 
 // NotifyLeave implements memberlist.EventDelegate.
 func (d *delegate) NotifyLeave(n *memberlist.Node) { d.table.leave(n) }
 
 // NotifyUpdate implements memberlist.EventDelegate.
-func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.table.update(n) }
+func (d *delegate) NotifyUpdate(n *memberlist.Node) {
+	d.noteAddress(n)
+	d.table.update(n)
+}
+
+func (d *delegate) noteAddress(n *memberlist.Node) {
+	if d.learn != nil {
+		d.learn(n.Name, n.Address())
+	}
+}
 
 func (d *delegate) recover(what string) {
 	if r := recover(); r != nil {

@@ -88,6 +88,7 @@ func New(cfg Config) (*Discovery, error) {
 		keys:      keys,
 		plain:     !mlc.GossipVerifyIncoming,
 		label:     mlc.Label,
+		faults:    cfg.Faults,
 		logger:    logger.With("component", "transport"),
 		stdLogger: stdLogger,
 	})
@@ -132,7 +133,7 @@ func (d *Discovery) launch(cfg Config, mlc *memberlist.Config) error {
 		mlc.RetransmitMult, d.events, func() { f.wake() }, d.logger)
 	f = newFetcher(d.table, fetchRetry(mlc), d.logger)
 	d.fetcher = f
-	dg := &delegate{meta: slices.Clone(cfg.Meta), table: d.table, fetcher: f, logger: d.logger}
+	dg := &delegate{meta: slices.Clone(cfg.Meta), table: d.table, fetcher: f, learn: d.transport.learn, logger: d.logger}
 	mlc.Delegate, mlc.Events = dg, dg
 
 	ml, err := memberlist.Create(mlc)

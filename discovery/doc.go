@@ -84,6 +84,26 @@
 // "127.0.0.1" and LANDiscovery.Interfaces []string{"lo"}, as this package's
 // tests do (with a group port of their own).
 //
+// # Fault injection
+//
+// With Config.Faults (a *fault.Injector), a member applies its peer's fault
+// rules to its gossip, for fault-tolerance experiments on a live mesh.
+// Partition: packets to and from members a fault partition separates from
+// this one are lost, and streams to them are refused, joins and the
+// reconnection to failed members included; memberlist then declares the
+// other side dead as it would across a real partition, and once the rules
+// are healed the reconnection to failed members merges the two sides
+// again. Members are named by the addresses memberlist reports for them,
+// remembered after they fail. Inbound streams come from ephemeral ports
+// and cannot be named: they are not filtered, and a partition is whole
+// only when every member applies it (set the same Partition on every
+// peer). Drop: each packet this member sends is lost with the rule's
+// probability; streams (push/pull, state fetches) run over TCP and are
+// not dropped. Delay: each packet this member sends is held back by the
+// rule's delay, in order, by one goroutine (at most 1024 packets wait;
+// more are lost), and each stream it opens waits the delay before it is
+// dialed. LAN beacons are not affected.
+//
 // # Usage
 //
 //	d, err := discovery.New(discovery.Config{

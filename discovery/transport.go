@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/pyros-mesh/pyros/fault"
 )
 
 // maxScreening bounds the inbound streams being screened at once; further
@@ -24,9 +25,9 @@ var errTransportDown = errors.New("discovery: transport shut down")
 
 // guardedTransport is memberlist's NetTransport with every inbound packet and
 // stream screened before memberlist parses it (see screener), every dial
-// cancelled and every connection closed on Shutdown, and a default I/O
+// cancelled and every connection closed on Shutdown, a default I/O
 // deadline on dialed connections (memberlist sets none when sending a
-// reliable message).
+// reliable message), and the fault rules applied (see fault.go).
 type guardedTransport struct {
 	inner   *memberlist.NetTransport
 	screen  screener
@@ -50,10 +51,10 @@ type guardedTransport struct {
 	droppedPackets atomic.Uint64
 	droppedStreams atomic.Uint64
 
-	// cut, when set, says which addresses this member must not send to: a
-	// network partition made in process. Both sides cutting each other
-	// stop every packet and stream between them.
-	cut atomic.Pointer[func(addr string) bool]
+	// faults, when not nil, injects faults; names and delayed serve it.
+	faults  *fault.Injector
+	names   addrNames
+	delayed *delayLine
 }
 
 var _ memberlist.NodeAwareTransport = (*guardedTransport)(nil)
@@ -70,6 +71,8 @@ type transportConfig struct {
 	keys  func() [][]byte
 	plain bool
 	label string
+	// faults is Config.Faults.
+	faults *fault.Injector
 }
 
 func newGuardedTransport(c transportConfig) (*guardedTransport, error) {
@@ -97,10 +100,19 @@ func newGuardedTransport(c transportConfig) (*guardedTransport, error) {
 		cancel:   cancel,
 		stop:     make(chan struct{}),
 		conns:    make(map[*guardedConn]struct{}),
+		faults:   c.faults,
 	}
 	g.wg.Add(2)
 	go g.pumpPackets()
 	go g.pumpStreams()
+	if g.faults != nil {
+		g.delayed = newDelayLine(func(b []byte, a memberlist.Address) { _, _ = g.inner.WriteToAddress(b, a) })
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			g.delayed.run(g.stop)
+		}()
+	}
 	return g, nil
 }
 
@@ -140,23 +152,15 @@ func (g *guardedTransport) FinalAdvertiseAddr(ip string, port int) (net.IP, int,
 
 // WriteTo implements memberlist.Transport.
 func (g *guardedTransport) WriteTo(b []byte, addr string) (time.Time, error) {
-	if g.isCut(addr) {
-		return time.Now(), nil // lost on the way
-	}
-	return g.inner.WriteTo(b, addr)
+	return g.WriteToAddress(b, memberlist.Address{Addr: addr})
 }
 
 // WriteToAddress implements memberlist.NodeAwareTransport.
 func (g *guardedTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
-	if g.isCut(a.Addr) {
-		return time.Now(), nil
+	if g.faults != nil {
+		return g.faultyWrite(b, a)
 	}
 	return g.inner.WriteToAddress(b, a)
-}
-
-func (g *guardedTransport) isCut(addr string) bool {
-	f := g.cut.Load()
-	return f != nil && (*f)(addr)
 }
 
 // PacketCh implements memberlist.Transport.
@@ -173,8 +177,11 @@ func (g *guardedTransport) DialTimeout(addr string, timeout time.Duration) (net.
 // DialAddressTimeout implements memberlist.NodeAwareTransport. The answer
 // read on the connection is screened like an inbound stream.
 func (g *guardedTransport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
-	if g.isCut(a.Addr) {
-		return nil, fmt.Errorf("discovery: %s is cut off", a.Addr)
+	if g.faults != nil {
+		var err error
+		if timeout, err = g.faultyDial(a, timeout); err != nil {
+			return nil, err
+		}
 	}
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.DialContext(g.ctx, "tcp", a.Addr)
@@ -218,6 +225,9 @@ func (g *guardedTransport) pumpPackets() {
 		case <-g.stop:
 			return
 		case p := <-g.inner.PacketCh():
+			if g.fromBlocked(p.From) {
+				continue // lost on the way
+			}
 			if err := g.screen.packet(p.Buf); err != nil {
 				g.droppedPackets.Add(1)
 				g.logger.Debug("dropped packet", "from", p.From, "err", err)

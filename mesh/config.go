@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pyros-mesh/pyros/fault"
 	"github.com/pyros-mesh/pyros/meshkey"
 )
 
@@ -54,6 +55,13 @@ type Config struct {
 	// DrainTimeout is how long Close waits for running handlers before
 	// cancelling their contexts. Default 5 s.
 	DrainTimeout time.Duration
+
+	// Faults, when set, injects the faults of its rules into this node's
+	// links (see package fault and "Fault injection" in the package doc):
+	// no link with a peer a fault partition separates from this node, and
+	// the rules' loss and delay on the requests, replies and stream
+	// messages it sends. nil: none, at no cost.
+	Faults *fault.Injector
 
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger

@@ -63,4 +63,24 @@
 //	})
 //	rep, err := other.Call(ctx, mesh.Target{Name: "a", Endpoints: n.Endpoints()},
 //		mesh.Request{Service: "echo", Codec: "msgpack", Payload: data})
+//
+// # Fault injection
+//
+// With Config.Faults (a *fault.Injector), a node applies its peer's fault
+// rules to its links. Partition: a node never dials a peer a fault
+// partition separates from it (the call fails at once with ErrNotDelivered
+// wrapping fault.ErrPartitioned), refuses such a peer's links, and closes
+// its links with peers that a new partition separates from it, failing
+// their calls as on any lost link (ErrUnknownOutcome for a request that
+// left). Drop: each request, reply and stream message this node sends is
+// lost with the rule's probability, as if on the way: a caller whose
+// request or reply is lost waits until its context ends, StreamOut.Send
+// reports true; acknowledgements, cancellations and stream opens and
+// closes are never lost. Delay: every message this node sends waits the
+// rule's delay in its link's queue, in order, before it is written (the
+// link's writer goroutine waits, nobody else; a batch gathers delayed
+// messages for at most 1 ms, so a message waits at most 1 ms longer);
+// under a delay a provider starts handlers before their acknowledgements
+// are written. Close writes what is held back at once. With no Injector,
+// or no rules, nothing is checked beyond a nil test or an atomic load.
 package mesh

@@ -59,7 +59,7 @@ func newLink(n *Node, g *guardConn, z *zmq4.Conn, remote string) *link {
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
-	l.q.init(n.cfg.MaxQueuedBytes)
+	l.q.init(n.cfg.MaxQueuedBytes, n.cfg.Faults)
 	return l
 }
 
@@ -106,6 +106,9 @@ func (l *link) readLoop() {
 	defer close(l.readerDone)
 	for {
 		frame, err := l.recv()
+		if err == nil {
+			err = l.n.partitioned(l.remote) // nothing is read from a partitioned peer
+		}
 		if err != nil {
 			if l.forgotten.Load() {
 				err = fmt.Errorf("mesh: %s left the mesh", l.remote)
@@ -183,9 +186,16 @@ func (l *link) dispatch(frame []byte) error {
 	if len(l.reqs) == 0 {
 		return nil
 	}
-	if err := l.flush(); err != nil {
+	// Under a fault delay the acknowledgements wait in the queue like
+	// everything else: the handlers start first (a caller whose request
+	// left still never sees ErrNotDelivered, see Call).
+	wait, err := l.flush()
+	if err != nil {
 		l.releaseReqs()
 		return err
+	}
+	if wait > 0 {
+		l.q.wakeWriter()
 	}
 	for _, r := range l.reqs {
 		go l.serve(r)
@@ -211,15 +221,22 @@ func (l *link) send(ctx context.Context, m *message) error {
 
 // sendSeq is send that also returns m's sequence number in the queue (0 if
 // it was not queued): once l.written reaches it, m has left, and may have
-// arrived even if the link fails.
+// arrived even if the link fails. A message lost to a fault drop is not
+// queued and reports no error, as if lost on the way.
 func (l *link) sendSeq(ctx context.Context, m *message) (uint64, error) {
+	if l.n.lost(m) {
+		return 0, nil
+	}
 	seq, err := l.q.putSeq(ctx, m, l.done)
 	if err != nil {
 		return 0, err
 	}
 	if l.g.wmu.TryLock() {
-		err := l.flushLocked()
+		wait, err := l.flushLocked()
 		l.g.wmu.Unlock()
+		if wait > 0 {
+			l.q.wakeWriter() // to write it when due
+		}
 		return seq, err
 	}
 	l.q.wakeWriter()
@@ -230,35 +247,62 @@ func (l *link) sendSeq(ctx context.Context, m *message) (uint64, error) {
 // the connection.
 func (l *link) left(seq uint64) bool { return seq > 0 && l.written.Load() >= seq }
 
+// writeLoop writes what others queued and did not write themselves. It
+// alone waits for batches held back by a fault delay, on a timer made the
+// first time one is.
 func (l *link) writeLoop() {
 	defer l.n.wg.Done()
+	var delayed *time.Timer
+	var due <-chan time.Time
+	defer func() {
+		if delayed != nil {
+			delayed.Stop()
+		}
+	}()
 	for {
 		l.writerIdle.Store(true)
 		select {
 		case <-l.q.wake:
+		case <-due:
 		case <-l.done:
 			return
 		}
 		l.writerIdle.Store(false)
-		if err := l.flush(); err != nil {
+		wait, err := l.flush()
+		if err != nil {
 			l.fail(err)
 			return
+		}
+		switch {
+		case wait == 0:
+		case delayed == nil:
+			delayed = time.NewTimer(wait)
+			due = delayed.C
+		default:
+			delayed.Reset(wait)
 		}
 	}
 }
 
-// flush writes everything queued, in queue order.
-func (l *link) flush() error {
+// flush writes everything queued that is due, in queue order; see
+// flushLocked.
+func (l *link) flush() (time.Duration, error) {
 	l.g.wmu.Lock()
 	defer l.g.wmu.Unlock()
 	return l.flushLocked()
 }
 
-func (l *link) flushLocked() error {
+// flushLocked writes the queued batches that are due, in queue order, and
+// returns how long until the next one is due when a fault delay holds it
+// back (0: nothing left). Callers other than the writer wake the writer
+// when it is not 0.
+func (l *link) flushLocked() (time.Duration, error) {
 	wrote := false
+	var wait time.Duration
 	for {
-		frame, end := l.q.take()
+		frame, end, w := l.q.take()
 		if frame == nil {
+			wait = w
 			break
 		}
 		if !wrote {
@@ -269,22 +313,24 @@ func (l *link) flushLocked() error {
 		l.q.recycle(frame)
 		if err != nil {
 			l.fail(err)
-			return err
+			return 0, err
 		}
 		l.written.Store(end)
 	}
 	if !wrote {
-		return nil
+		return wait, nil
 	}
 	if err := l.g.Flush(); err != nil {
 		l.fail(err)
-		return err
+		return 0, err
 	}
-	return nil
+	return wait, nil
 }
 
-// closeGracefully writes what is queued, then closes the link.
+// closeGracefully writes what is queued, held back by a fault delay or
+// not, then closes the link.
 func (l *link) closeGracefully(err error) {
+	l.q.release()
 	l.flush()
 	l.fail(err)
 }

@@ -80,6 +80,7 @@ func Listen(cfg Config) (*Node, error) {
 		n.wg.Add(1)
 		go n.acceptLoop(ln)
 	}
+	cfg.Faults.OnChange(n.cutPartitioned)
 	return n, nil
 }
 
@@ -188,6 +189,13 @@ func (n *Node) handshake(ctx context.Context, c net.Conn, server bool, want stri
 		c.Close()
 		return nil, ErrClosed
 	}
+	// Checked under mu: a partition set meanwhile either sees this link
+	// in links (cutPartitioned) or is seen here.
+	if err := n.partitioned(remote); err != nil {
+		n.mu.Unlock()
+		c.Close()
+		return nil, err
+	}
 	n.links[l] = struct{}{}
 	n.mu.Unlock()
 	l.start()
@@ -206,8 +214,12 @@ func openZMTP(g *guardConn, server bool, name string) (z *zmq4.Conn, err error) 
 }
 
 // linkTo returns a live link to t, dialing one if needed. Concurrent callers
-// share one dial.
+// share one dial. A peer that a fault partition separates from this node is
+// never dialed.
 func (n *Node) linkTo(ctx context.Context, t Target) (*link, error) {
+	if err := n.partitioned(t.Name); err != nil {
+		return nil, fmt.Errorf("%w: dial %s: %w", ErrNotDelivered, t.Name, err)
+	}
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
+
+	"github.com/pyros-mesh/pyros/fault"
 )
 
 // batchLimit is the size at which a batch is closed and a new one started.
@@ -31,10 +34,20 @@ type sendQueue struct {
 	waiting bool
 	closed  bool
 	wake    chan struct{} // wakes the writer goroutine
+
+	// With a fault delay, each batch is due (may be written) once the
+	// delay has passed since its last message was queued: a monotime,
+	// 0 for at once. A batch collects delayed messages for at most
+	// delaySpan.
+	faults  *fault.Injector
+	curDue  int64
+	curFrom int64   // when the current batch's first delayed message came
+	fullDue []int64 // the due time of each closed batch
 }
 
-func (q *sendQueue) init(limit int) {
+func (q *sendQueue) init(limit int, faults *fault.Injector) {
 	q.limit = limit
+	q.faults = faults
 	q.space = make(chan struct{})
 	q.wake = make(chan struct{}, 1)
 }
@@ -73,12 +86,22 @@ func (q *sendQueue) putSeq(ctx context.Context, m *message, dead <-chan struct{}
 }
 
 // appendLocked adds m to the current batch, closing the batch first when m
-// would take it past batchLimit. Callers hold mu.
+// would take it past batchLimit or, under a fault delay, when the batch
+// began more than delaySpan ago. Callers hold mu.
 func (q *sendQueue) appendLocked(m *message) {
+	var now, due int64
+	if d := q.faults.Delay(); d > 0 {
+		now = monotime()
+		due = now + int64(d)
+		if len(q.cur) > 1 && now-q.curFrom > int64(delaySpan) {
+			q.closeBatch()
+		}
+	}
 	if len(q.cur) > 1 && len(q.cur)+len(m.payload)+len(m.service)+32 > batchLimit {
-		q.full = append(q.full, q.cur)
-		q.fullEnd = append(q.fullEnd, q.seq)
-		q.cur = q.buffer()
+		q.closeBatch()
+	}
+	if len(q.cur) <= 1 {
+		q.curFrom = now // m starts the batch
 	}
 	if q.cur == nil {
 		q.cur = q.buffer()
@@ -90,6 +113,15 @@ func (q *sendQueue) appendLocked(m *message) {
 	q.cur = appendMessage(q.cur, m)
 	q.bytes += len(q.cur) - before
 	q.seq++
+	q.curDue = max(q.curDue, due)
+}
+
+// closeBatch moves the current batch to the closed ones. Callers hold mu.
+func (q *sendQueue) closeBatch() {
+	q.full = append(q.full, q.cur)
+	q.fullEnd = append(q.fullEnd, q.seq)
+	q.fullDue = append(q.fullDue, q.curDue)
+	q.cur, q.curDue = q.buffer(), 0
 }
 
 // putData appends a stream message unless more than limit bytes are
@@ -106,22 +138,30 @@ func (q *sendQueue) putData(m *message, limit int) bool {
 }
 
 // take removes the oldest batch, or returns nil when nothing is queued,
-// with the sequence number of the batch's last message.
-func (q *sendQueue) take() ([]byte, uint64) {
+// with the sequence number of the batch's last message. When the oldest
+// batch is held back by a fault delay, it returns nil and how long until
+// the batch is due.
+func (q *sendQueue) take() ([]byte, uint64, time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var b []byte
 	var end uint64
 	switch {
 	case len(q.full) > 0:
+		if wait := untilDue(q.fullDue[0]); wait > 0 {
+			return nil, 0, wait
+		}
 		b, end = q.full[0], q.fullEnd[0]
 		q.full[0] = nil
-		q.full, q.fullEnd = q.full[1:], q.fullEnd[1:]
+		q.full, q.fullEnd, q.fullDue = q.full[1:], q.fullEnd[1:], q.fullDue[1:]
 	case len(q.cur) > 1:
+		if wait := untilDue(q.curDue); wait > 0 {
+			return nil, 0, wait
+		}
 		b, end = q.cur, q.seq
-		q.cur = q.buffer()
+		q.cur, q.curDue = q.buffer(), 0
 	default:
-		return nil, 0
+		return nil, 0, 0
 	}
 	q.bytes -= len(b) - 1
 	if q.waiting && q.bytes < q.limit {
@@ -129,7 +169,24 @@ func (q *sendQueue) take() ([]byte, uint64) {
 		q.space = make(chan struct{})
 		q.waiting = false
 	}
-	return b, end
+	return b, end, 0
+}
+
+// untilDue returns how long until a batch due at due may be written.
+func untilDue(due int64) time.Duration {
+	if due == 0 {
+		return 0
+	}
+	return max(time.Duration(due-monotime()), 0)
+}
+
+// release makes every queued batch due now: a closing link writes what it
+// holds at once.
+func (q *sendQueue) release() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.curDue = 0
+	clear(q.fullDue)
 }
 
 // maxSpares bounds the recycled batch buffers a link keeps (2 MiB).

@@ -78,12 +78,17 @@ func (n *Node) OpenStream(ctx context.Context, t Target, o StreamOpen) (*StreamO
 }
 
 // Send queues one message without waiting. It reports false when the
-// message was dropped: the link's queue is full or the link is gone.
+// message was dropped: the link's queue is full or the link is gone. A
+// message lost to a fault drop (Config.Faults) reports true, as one lost on
+// the way would.
 func (o *StreamOut) Send(seq uint64, payload []byte) bool {
 	if len(payload) > o.l.n.cfg.MaxMessageSize || o.closed.Load() {
 		return false
 	}
 	m := message{kind: kindData, id: o.id, seq: seq, payload: payload}
+	if o.l.n.lost(&m) {
+		return o.l.alive()
+	}
 	if !o.l.q.putData(&m, o.l.n.cfg.MaxQueuedData) {
 		return false
 	}
@@ -110,8 +115,11 @@ func (l *link) writeDirect() bool {
 		return false
 	}
 	l.lastDirect.Store(now)
-	l.flushLocked()
+	wait, _ := l.flushLocked()
 	l.g.wmu.Unlock()
+	if wait > 0 {
+		l.q.wakeWriter() // to write it when due
+	}
 	return true
 }
 
