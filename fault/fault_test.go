@@ -2,6 +2,7 @@ package fault
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"math"
@@ -166,4 +167,38 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	})
 	wg.Wait()
+}
+
+func TestControlSocket(t *testing.T) {
+	dir := t.TempDir()
+	inj := New("a", slog.New(slog.DiscardHandler))
+	s, err := Serve(SocketPath(dir, "a/b"), inj, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	socks, err := Sockets(dir)
+	if err != nil || socks["a/b"] == "" || len(socks) != 1 {
+		t.Fatalf("Sockets: %v, %v", socks, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	want := Rules{Partition: [][]string{{"a"}, {"b"}}, Delay: 5 * time.Millisecond}
+	if got, err := Apply(ctx, socks["a/b"], want); err != nil || got.Delay != want.Delay || !inj.Blocked("b") {
+		t.Fatalf("Apply: %+v, %v", got, err)
+	}
+	if _, err := Apply(ctx, socks["a/b"], Rules{Drop: 2}); err == nil {
+		t.Error("invalid rules accepted")
+	}
+	if got, err := Get(ctx, socks["a/b"]); err != nil || got.Delay != want.Delay {
+		t.Fatalf("Get: %+v, %v", got, err)
+	}
+	if _, err := Serve(SocketPath(dir, "a/b"), inj, slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("a second server took a socket in use")
+	}
+	s.Close()
+	s.Close()
+	if _, err := Get(ctx, socks["a/b"]); !errors.Is(err, ErrNoPeer) {
+		t.Errorf("after Close: %v", err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/consensus"
 	"github.com/pyros-mesh/pyros/discovery"
+	"github.com/pyros-mesh/pyros/fault"
 	"github.com/pyros-mesh/pyros/mesh"
 )
 
@@ -23,11 +24,12 @@ const Version = "0.1.0"
 
 // Peer is one process's member of the mesh.
 type Peer struct {
-	cfg   Config
-	log   *slog.Logger
-	codec codec.Codec
-	node  *mesh.Node
-	disc  *discovery.Discovery
+	cfg    Config
+	log    *slog.Logger
+	codec  codec.Codec
+	faults *fault.Injector
+	node   *mesh.Node
+	disc   *discovery.Discovery
 
 	mu       sync.RWMutex
 	handlers map[string]Handler
@@ -72,6 +74,7 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 		started:  make(chan struct{}),
 	}
 	p.state = newState(p)
+	p.faults = fault.New(cfg.Name, p.log.With("component", "fault"))
 	p.codec, _ = cfg.Codecs.Lookup(cfg.Codec)
 	if err := p.start(ctx); err != nil {
 		return nil, err
@@ -91,6 +94,7 @@ func (p *Peer) start(ctx context.Context) error {
 		Inproc:         true,
 		MaxMessageSize: p.cfg.MaxMessageSize,
 		Keys:           p.cfg.Keys,
+		Faults:         p.faults,
 		Logger:         p.log.With("component", "mesh"),
 	}
 	advHost, advPort := advertise(host, p.cfg.Advertise)
@@ -129,6 +133,7 @@ func (p *Peer) start(ctx context.Context) error {
 		RegistryReadOnly: p.cfg.RegistryReadOnly,
 		Memberlist:       p.gossipConfig(),
 		Keys:             p.cfg.Keys,
+		Faults:           p.faults,
 		LAN:              p.lan(host, advHost),
 		Logger:           p.log.With("component", "discovery"),
 	})
@@ -228,6 +233,11 @@ func splitAdvertise(adv string) (string, int) {
 	n, _ := strconv.Atoi(port)
 	return host, n
 }
+
+// Faults is the peer's fault injector: rules set there (a partition, a
+// delay, a drop rate) act on the peer's own links, gossip and raft
+// traffic, for fault-tolerance experiments. See package fault.
+func (p *Peer) Faults() *fault.Injector { return p.faults }
 
 // Name returns the peer's name.
 func (p *Peer) Name() string { return p.cfg.Name }

@@ -45,6 +45,7 @@ func (p *Peer) openServer(host, adv string) error {
 		SessionGrace:    p.cfg.SessionGrace,
 		Mesh:            stateMesh{p},
 		Keys:            p.cfg.Keys,
+		Faults:          p.faults,
 		OnChange:        p.publishCatalog,
 		Logger:          p.log.With("component", "consensus"),
 	})

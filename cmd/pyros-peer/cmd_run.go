@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pyros-mesh/pyros/fault"
 	"github.com/pyros-mesh/pyros/peer"
 )
 
@@ -23,6 +24,7 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	zf.register(fs)
 	useROS := fs.Bool("ros", false, "bridge the ROS 1 graph of $ROS_MASTER_URI")
 	useAPI := fs.Bool("api", false, "serve this peer to a local process (the Python package) on a private unix socket, shown as \"api ipc://...\"")
+	faults := fs.Bool("faults", false, "accept fault injection (pyros-peer fault partition|delay|drop|heal) on a control socket\nin the registry directory")
 	parentStdin := fs.Bool("parent-stdin", false, "leave when standard input closes: the peer of a process that holds its stdin dies with it")
 	demo := fs.Bool("demo", false, "provide the demo services demo/echo, demo/add, demo/whoami, demo/sleep and demo/fail,\nand publish demo/ticks (a counter, 10 per second)")
 	if _, code, ok := parse(fs, args, errw, 0, 0); !ok {
@@ -69,6 +71,14 @@ func cmdRun(args []string, out, errw io.Writer) int {
 			return exitFail
 		}
 		defer gw.Close()
+	}
+	if *faults {
+		srv, err := fault.Serve(fault.SocketPath(pf.registry, p.Name()), p.Faults(), cfg.Logger)
+		if err != nil {
+			fmt.Fprintln(errw, "pyros-peer run:", err)
+			return exitFail
+		}
+		defer srv.Close()
 	}
 	zmp, err := zf.start(p, cfg.Logger)
 	if err != nil {

@@ -37,6 +37,9 @@ func verbs() []verb {
 		{"demo", "", "start a small local mesh and narrate discovery, calls and failover", cmdDemo},
 		{"bench", "stream [flags]", "measure streams between two processes against raw zmq4", cmdBench},
 		{"keygen", "", "print a new mesh key, for --key", cmdKeygen},
+		{"up", "[-n N | FILE]", "start and supervise a local mesh of peer processes", cmdUp},
+		{"down", "", "stop the mesh that up runs", cmdDown},
+		{"fault", "kill|pause|resume|restart|partition|delay|drop|heal ...", "inject a fault into a running local mesh, or heal it", cmdFault},
 	}
 }
 
