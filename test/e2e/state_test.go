@@ -67,7 +67,11 @@ func TestStateSurvivesLeaderSIGKILL(t *testing.T) {
 	load := newStateLoad(h, clients)
 	load.run(ctx, 6)
 	waitFor(t, 10*time.Second, "writes under load", func() bool { return load.acked.Load() > 50 })
-	victim := leaderName(clients[0])
+	var victim string
+	waitFor(t, 10*time.Second, "the leader in c0's catalog", func() bool {
+		victim = leaderName(clients[0])
+		return servers[victim] != nil
+	})
 	if servers[victim] == nil {
 		t.Fatalf("leader %q is not a server process", victim)
 	}
