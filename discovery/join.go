@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -37,24 +38,39 @@ func (d *Discovery) Join(ctx context.Context, addrs []string) (int, error) {
 // join contacts each address in turn (each bounded by memberlist's
 // TCPTimeout) until ctx ends.
 func (d *Discovery) join(ctx context.Context, addrs []string) (int, error) {
-	var errs []error
-	joined := 0
+	var (
+		mu     sync.Mutex
+		errs   []error
+		joined int
+		wg     sync.WaitGroup
+	)
+	slots := make(chan struct{}, joinParallel)
 	for _, a := range addrs {
 		if ctx.Err() != nil {
 			errs = append(errs, ctx.Err())
 			break
 		}
-		n, err := d.ml.Join([]string{a})
-		joined += n
-		if err != nil {
-			errs = append(errs, err)
-		}
+		slots <- struct{}{}
+		wg.Go(func() { // one unreachable seed must not hold up the others
+			defer func() { <-slots }()
+			n, err := d.ml.Join([]string{a})
+			mu.Lock()
+			defer mu.Unlock()
+			joined += n
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
 	}
+	wg.Wait()
 	if joined == 0 && len(errs) > 0 {
 		return 0, fmt.Errorf("%w: %w", ErrJoinFailed, errors.Join(errs...))
 	}
 	return joined, nil
 }
+
+// joinParallel bounds the seeds joined at once.
+const joinParallel = 8
 
 // Seed retry timing: while the local member knows no other live member it
 // joins the seeds (Config.Join and registry entries), backing off from

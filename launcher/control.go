@@ -17,8 +17,9 @@ var ErrNoLauncher = errors.New("launcher: no `pyros-peer up` running here")
 
 // Request is a command to a running launcher.
 type Request struct {
-	Op   string `json:"op"` // status, kill, pause, resume, restart, stop
-	Peer string `json:"peer,omitempty"`
+	Op     string     `json:"op"` // status, kill, pause, resume, restart, partition, heal, stop
+	Peer   string     `json:"peer,omitempty"`
+	Groups [][]string `json:"groups,omitempty"` // partition
 }
 
 // Reply is a launcher's answer.
@@ -90,6 +91,14 @@ func (m *Mesh) answer(c net.Conn) {
 		err = m.Resume(req.Peer)
 	case "restart":
 		err = m.Restart(req.Peer)
+	case "partition":
+		if len(req.Groups) < 2 {
+			err = errors.New("launcher: partition needs two groups or more")
+		} else {
+			err = m.Partition(req.Groups)
+		}
+	case "heal":
+		err = m.Partition(nil)
 	case "stop":
 		json.NewEncoder(c).Encode(Reply{})
 		go m.Close() // Close waits for this goroutine: do not wait for it here

@@ -26,6 +26,10 @@ type Config struct {
 	File   File     // the peers
 	Args   []string // extra flags for every peer, e.g. --registry DIR or --key FILE
 	Env    []string // extra environment for every peer
+	// Netns runs each peer in a network namespace of its own, on a
+	// virtual switch, so that Partition cuts a real network (root and
+	// iproute2 needed). Peers bind their namespace's address.
+	Netns  bool
 	Logger *slog.Logger
 }
 
@@ -47,6 +51,7 @@ type PeerInfo struct {
 	State    bool   `json:"state"`
 	Restarts int    `json:"restarts"`
 	Log      string `json:"log"`
+	Netns    string `json:"netns,omitempty"` // its network namespace, with Config.Netns
 }
 
 // Mesh is a supervised local mesh of peer processes.
@@ -54,6 +59,7 @@ type Mesh struct {
 	cfg      Config
 	log      *slog.Logger
 	faultLog *os.File
+	lab      *lab // with Config.Netns
 
 	mu      sync.Mutex
 	peers   map[string]*proc
@@ -66,6 +72,7 @@ type Mesh struct {
 
 type proc struct {
 	spec     PeerSpec
+	index    int // its place in the description, and its host with Netns
 	cmd      *exec.Cmd
 	status   string
 	ready    string
@@ -103,10 +110,16 @@ func Start(cfg Config) (*Mesh, error) {
 		return nil, fmt.Errorf("launcher: %w", err)
 	}
 	m := &Mesh{cfg: cfg, log: cfg.Logger, faultLog: fl, peers: make(map[string]*proc), done: make(chan struct{})}
-	for _, s := range cfg.File.Peers {
-		p := &proc{spec: s}
+	for i, s := range cfg.File.Peers {
+		p := &proc{spec: s, index: i}
 		m.peers[s.Name] = p
 		m.order = append(m.order, s.Name)
+	}
+	if cfg.Netns {
+		if m.lab, err = newLab(len(m.order)); err != nil {
+			fl.Close()
+			return nil, err
+		}
 	}
 	for _, name := range m.order {
 		m.mu.Lock()
@@ -121,12 +134,17 @@ func Start(cfg Config) (*Mesh, error) {
 }
 
 // args are the flags of a peer's `pyros-peer run`.
-func (m *Mesh) args(s PeerSpec) []string {
+func (m *Mesh) args(p *proc) []string {
+	s := p.spec
 	gossip := m.cfg.File.Gossip
 	if gossip == "" {
 		gossip = "local"
 	}
-	a := []string{"run", "--name", s.Name, "--bind", "127.0.0.1:0", "--gossip", gossip, "--faults"}
+	bind := "127.0.0.1:0"
+	if m.lab != nil {
+		bind = m.lab.addr(p.index) + ":0"
+	}
+	a := []string{"run", "--name", s.Name, "--bind", bind, "--gossip", gossip, "--faults"}
 	if s.State {
 		a = append(a, "--data", filepath.Join(m.cfg.Dir, s.Name, "data"), "--bootstrap-expect", strconv.Itoa(min(m.cfg.File.servers(), 3)))
 	}
@@ -144,7 +162,10 @@ func (m *Mesh) startLocked(p *proc) error {
 	if err != nil {
 		return fmt.Errorf("launcher: %w", err)
 	}
-	cmd := exec.Command(m.cfg.Binary, m.args(p.spec)...)
+	cmd := exec.Command(m.cfg.Binary, m.args(p)...)
+	if m.lab != nil {
+		cmd = m.lab.command(p.index, m.cfg.Binary, m.args(p)...)
+	}
 	cmd.Env = append(os.Environ(), m.cfg.Env...)
 	cmd.Stderr = lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -247,6 +268,9 @@ func (m *Mesh) Peers() []PeerInfo {
 			Log: filepath.Join(m.cfg.Dir, n+".log")}
 		if p.cmd != nil && p.cmd.Process != nil {
 			info.PID = p.cmd.Process.Pid
+		}
+		if m.lab != nil {
+			info.Netns = m.lab.ns(p.index)
 		}
 		out = append(out, info)
 	}
@@ -377,7 +401,43 @@ func (m *Mesh) Close() error {
 			}
 		}
 		m.wg.Wait()
+		if m.lab != nil {
+			m.lab.close()
+		}
 		m.faultLog.Close()
 	})
+	return nil
+}
+
+// ErrNotNetns is returned by Partition for a mesh run without Netns.
+var ErrNotNetns = errors.New("launcher: real partitions need a mesh run with network namespaces (up --netns)")
+
+// Partition splits the mesh's network (Config.Netns): peers named in
+// different groups can no longer exchange packets; peers named nowhere
+// stay with the first group. Heal with Partition(nil).
+func (m *Mesh) Partition(groups [][]string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.lab == nil {
+		return ErrNotNetns
+	}
+	group := make([]int, len(m.order))
+	for g, names := range groups {
+		for _, n := range names {
+			p, err := m.peer(n)
+			if err != nil {
+				return err
+			}
+			group[p.index] = g
+		}
+	}
+	if err := m.lab.apply(group); err != nil {
+		return err
+	}
+	if groups == nil {
+		m.logFault("heal: one network again", "*")
+	} else {
+		m.logFault("partition %v (network namespaces)", "*", groups)
+	}
 	return nil
 }

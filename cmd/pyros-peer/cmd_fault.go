@@ -48,7 +48,12 @@ func cmdFault(args []string, out, errw io.Writer) int {
 		if err == nil {
 			fmt.Fprintf(out, "%s %s %s\n", stamp(), op, pos[1])
 		}
-	case "partition", "delay", "drop", "heal", "status":
+	case "partition", "heal":
+		if real, code := netnsFault(ctx, *dir, op, pos[1:], fs, out, errw); real {
+			return code
+		}
+		return networkFault(ctx, op, pos[1:], &pf, fs, out, errw)
+	case "delay", "drop", "status":
 		return networkFault(ctx, op, pos[1:], &pf, fs, out, errw)
 	default:
 		return usageErr(fs, errw, fmt.Sprintf("unknown fault %q", op))
@@ -188,4 +193,29 @@ func faultStatus(ctx context.Context, names []string, socks map[string]string, o
 	}
 	tw.Flush()
 	return code
+}
+
+// netnsFault partitions or heals the real network of a mesh that `up
+// --netns` runs, and reports whether there is one.
+func netnsFault(ctx context.Context, dir, op string, args []string, fs *flag.FlagSet, out, errw io.Writer) (bool, int) {
+	st, err := launcher.Control(ctx, dir, launcher.Request{Op: "status"})
+	if err != nil || len(st.Peers) == 0 || st.Peers[0].Netns == "" {
+		return false, 0
+	}
+	req := launcher.Request{Op: "heal"}
+	what := "heal"
+	if op == "partition" {
+		groups, err := parseGroups(args)
+		if err != nil {
+			return true, usageErr(fs, errw, err.Error())
+		}
+		req = launcher.Request{Op: "partition", Groups: groups}
+		what = fmt.Sprintf("partition %v", groups)
+	}
+	if _, err := launcher.Control(ctx, dir, req); err != nil {
+		fmt.Fprintln(errw, "pyros-peer fault:", err)
+		return true, exitFail
+	}
+	fmt.Fprintf(out, "%s %s: applied to the network namespaces' switch\n", stamp(), what)
+	return true, exitOK
 }

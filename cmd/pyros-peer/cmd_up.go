@@ -38,6 +38,7 @@ func cmdUp(args []string, out, errw io.Writer) int {
 	n := fs.Int("n", 3, "how many peers, when no FILE is given")
 	dir := upDirFlag(fs)
 	key := fs.String("key", os.Getenv("PYROS_KEY_FILE"), "mesh key file for every peer")
+	netns := fs.Bool("netns", false, "run each peer in a network namespace of its own on a virtual switch (root and iproute2):\nfault partition then cuts a real network")
 	pos, code, ok := parse(fs, args, errw, 0, 1)
 	if !ok {
 		return code
@@ -54,7 +55,7 @@ func cmdUp(args []string, out, errw io.Writer) int {
 		fmt.Fprintln(errw, "pyros-peer up: -n must be 1 to 100")
 		return exitUsage
 	}
-	cfg := launcher.Config{Dir: *dir, File: file}
+	cfg := launcher.Config{Dir: *dir, File: file, Netns: *netns}
 	if *key != "" {
 		cfg.Args = []string{"--key", *key}
 	}
@@ -68,8 +69,12 @@ func cmdUp(args []string, out, errw io.Writer) int {
 		fmt.Fprintln(errw, "pyros-peer up:", err)
 		return exitFail
 	}
-	printPeers(out, m.Peers())
+	peers := m.Peers()
+	printPeers(out, peers)
 	fmt.Fprintf(out, "mesh up in %s (logs, data, faults.log); Ctrl-C or `pyros-peer down` stops it\n", *dir)
+	if *netns {
+		fmt.Fprintf(out, "the peers live in network namespaces: query from inside one, e.g.\n  ip netns exec %s pyros-peer members\n", peers[0].Netns)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	select {
