@@ -307,10 +307,14 @@ func (m *Mesh) Kill(name string) error {
 
 // Pause stops a peer's process (SIGSTOP): it keeps its sockets but answers
 // nothing until Resume.
-func (m *Mesh) Pause(name string) error { return m.signal(name, syscall.SIGSTOP, Running, Paused, "pause") }
+func (m *Mesh) Pause(name string) error {
+	return m.signal(name, syscall.SIGSTOP, Running, Paused, "pause")
+}
 
 // Resume continues a paused peer (SIGCONT).
-func (m *Mesh) Resume(name string) error { return m.signal(name, syscall.SIGCONT, Paused, Running, "resume") }
+func (m *Mesh) Resume(name string) error {
+	return m.signal(name, syscall.SIGCONT, Paused, Running, "resume")
+}
 
 func (m *Mesh) signal(name string, sig syscall.Signal, from, to, what string) error {
 	m.mu.Lock()
