@@ -126,8 +126,24 @@ func (r *runner) inject(ctx context.Context, f FaultSpec) (string, func(), error
 	return "", nil, fmt.Errorf("unknown fault %q", f.Do)
 }
 
-// resolve names the peer a fault targets: leader, follower, any, or a name.
+// resolve names the peer a fault targets: leader, follower, any, or a
+// name. Right after another fault the mesh may have no leader yet: it
+// waits up to leaderWait for one.
 func (r *runner) resolve(who string) (string, error) {
+	deadline := time.Now().Add(leaderWait)
+	for {
+		name, err := r.resolveNow(who)
+		if err == nil || (who != "leader" && who != "follower") || time.Now().After(deadline) {
+			return name, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// leaderWait bounds how long a fault waits for a leader to target.
+const leaderWait = 5 * time.Second
+
+func (r *runner) resolveNow(who string) (string, error) {
 	var servers []string
 	leader := ""
 	for _, m := range r.client.Members() {

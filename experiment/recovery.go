@@ -30,6 +30,11 @@ type Recovery struct {
 	// AfterEnd is from the fault's end to recovery among the ops started
 	// after it; Never if the fault lasted to the end, or the run never came.
 	AfterEnd time.Duration `json:"after_end_ns"`
+	// Stalled is the longest time, from the fault's start on, in which no
+	// op of the period was answered: how long the fault made the system
+	// unavailable, even when its ops only waited rather than failed. Never
+	// if no op of the period was answered.
+	Stalled time.Duration `json:"stalled_ns"`
 }
 
 // FaultRecovery is how requests fared through one fault: all together and
@@ -83,12 +88,14 @@ func checkRecovery(ops []Op, faults []Fault, run int) []FaultRecovery {
 func recovery(ops []Op, f Fault, from, until time.Time, run int) Recovery {
 	r := Recovery{FirstFailure: Never, AfterEnd: Never}
 	first := -1 // the earliest started op that failed in the period
+	var answered []time.Time
 	for i, op := range ops {
 		if op.End.Before(f.Start) || !op.Start.Before(until) || op.Start.Before(from) {
 			continue
 		}
 		r.Ops++
 		if op.answered() {
+			answered = append(answered, op.End)
 			continue
 		}
 		r.Failures++
@@ -102,6 +109,7 @@ func recovery(ops []Op, f Fault, from, until time.Time, run int) Recovery {
 	if first >= 0 {
 		r.Recovered = since(f.Start, ops, first+1, run)
 	}
+	r.Stalled = stalled(f.Start, answered)
 	if !f.End.IsZero() {
 		i, _ := slices.BinarySearchFunc(ops, f.End, func(op Op, t time.Time) int { return op.Start.Compare(t) })
 		r.AfterEnd = since(f.End, ops, i, run)
@@ -130,4 +138,18 @@ func since(t time.Time, ops []Op, i, run int) time.Duration {
 		}
 	}
 	return Never
+}
+
+// stalled is the longest gap from start through the answer times.
+func stalled(start time.Time, answered []time.Time) time.Duration {
+	if len(answered) == 0 {
+		return Never
+	}
+	slices.SortFunc(answered, time.Time.Compare)
+	longest, prev := time.Duration(0), start
+	for _, t := range answered {
+		longest = max(longest, t.Sub(prev))
+		prev = t
+	}
+	return longest
 }

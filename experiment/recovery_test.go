@@ -46,7 +46,7 @@ func TestRecovery(t *testing.T) {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	kill := rec[0]
 	// All ops: a run of 5 answers begins with the get at 1.49 s.
-	want := Recovery{Ops: 150, Failures: 14, FirstFailure: ms(205), Recovered: ms(495), AfterEnd: ms(5)}
+	want := Recovery{Ops: 150, Failures: 14, FirstFailure: ms(205), Recovered: ms(495), AfterEnd: ms(5), Stalled: ms(20)}
 	if kill.Recovery != want {
 		t.Errorf("kill leader: got  %+v\nwant %+v", kill.Recovery, want)
 	}
@@ -58,7 +58,7 @@ func TestRecovery(t *testing.T) {
 		t.Errorf("kill leader, puts: %+v", got)
 	}
 	part := rec[1]
-	want = Recovery{Ops: 40, Failures: 10, FirstFailure: ms(105), Recovered: ms(205), AfterEnd: ms(105)}
+	want = Recovery{Ops: 40, Failures: 10, FirstFailure: ms(105), Recovered: ms(205), AfterEnd: ms(105), Stalled: ms(110)}
 	if part.Recovery != want {
 		t.Errorf("partition: got  %+v\nwant %+v", part.Recovery, want)
 	}
@@ -95,5 +95,16 @@ func TestConflictsAreAnswers(t *testing.T) {
 	r := checkRecovery(ops, []Fault{{Name: "f", Start: atMS(1000), End: atMS(1100)}}, 5)[0]
 	if r.Failures != 0 {
 		t.Fatalf("got %+v", r.Recovery)
+	}
+}
+
+func TestStalled(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	if got := stalled(t0, []time.Time{at(1500), at(100), at(1600)}); got != 1400*time.Millisecond {
+		t.Errorf("stalled = %v, want 1.4s", got)
+	}
+	if got := stalled(t0, nil); got != Never {
+		t.Errorf("stalled with no answer = %v, want Never", got)
 	}
 }

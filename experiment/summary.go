@@ -149,6 +149,9 @@ func recoveryLine(r Recovery, open bool) string {
 			fmt.Fprintf(&b, "recovered %s after the start", fmtDur(r.Recovered))
 		}
 	}
+	if r.Stalled > 0 {
+		fmt.Fprintf(&b, "; longest stall %s", fmtDur(r.Stalled))
+	}
 	switch {
 	case open:
 	case r.AfterEnd == Never:
