@@ -56,6 +56,7 @@ func (r *runner) schedule(ctx context.Context) {
 			}
 			continue
 		}
+		began := time.Now()
 		name, undo, err := r.inject(ctx, st.spec)
 		if err != nil {
 			r.say("fault %s %s failed: %v", st.spec.Do, st.spec.Peer+st.spec.Groups, err)
@@ -63,7 +64,7 @@ func (r *runner) schedule(ctx context.Context) {
 		}
 		r.say("fault: %s", name)
 		i := len(r.faults)
-		r.faults = append(r.faults, Fault{Name: name, Start: time.Now()})
+		r.faults = append(r.faults, Fault{Name: name, Start: began})
 		open[name] = i
 		undoOf[key] = func() {
 			if undo != nil {
@@ -74,7 +75,7 @@ func (r *runner) schedule(ctx context.Context) {
 			r.say("undone: %s", name)
 		}
 		if st.spec.Do == "heal" || st.spec.Do == "resume" || st.spec.Do == "restart" {
-			r.faults[i].End = r.faults[i].Start // an instant
+			r.faults[i].End = time.Now() // an action, over once done
 		}
 	}
 }

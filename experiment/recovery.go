@@ -30,10 +30,10 @@ type Recovery struct {
 	// AfterEnd is from the fault's end to recovery among the ops started
 	// after it; Never if the fault lasted to the end, or the run never came.
 	AfterEnd time.Duration `json:"after_end_ns"`
-	// Stalled is the longest time, from the fault's start on, in which no
-	// op of the period was answered: how long the fault made the system
-	// unavailable, even when its ops only waited rather than failed. Never
-	// if no op of the period was answered.
+	// Stalled is the longest time, from the fault's start to the first
+	// answer after its end, in which no op of the period was answered: how
+	// long the fault made the system unavailable, even when its ops only
+	// waited rather than failed. Never if no op of the period was answered.
 	Stalled time.Duration `json:"stalled_ns"`
 }
 
@@ -109,7 +109,11 @@ func recovery(ops []Op, f Fault, from, until time.Time, run int) Recovery {
 	if first >= 0 {
 		r.Recovered = since(f.Start, ops, first+1, run)
 	}
-	r.Stalled = stalled(f.Start, answered)
+	end := f.End
+	if end.IsZero() {
+		end = until
+	}
+	r.Stalled = stalled(f.Start, end, answered)
 	if !f.End.IsZero() {
 		i, _ := slices.BinarySearchFunc(ops, f.End, func(op Op, t time.Time) int { return op.Start.Compare(t) })
 		r.AfterEnd = since(f.End, ops, i, run)
@@ -140,14 +144,19 @@ func since(t time.Time, ops []Op, i, run int) time.Duration {
 	return Never
 }
 
-// stalled is the longest gap from start through the answer times.
-func stalled(start time.Time, answered []time.Time) time.Duration {
+// stalled is the longest gap between answer times from start, through
+// the fault's end, to the first answer after it: later quiet (the runner
+// stops its load, then reads every key back) is not the fault's doing.
+func stalled(start, end time.Time, answered []time.Time) time.Duration {
 	if len(answered) == 0 {
 		return Never
 	}
 	slices.SortFunc(answered, time.Time.Compare)
 	longest, prev := time.Duration(0), start
 	for _, t := range answered {
+		if !prev.Before(end) && prev != start {
+			break
+		}
 		longest = max(longest, t.Sub(prev))
 		prev = t
 	}

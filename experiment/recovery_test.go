@@ -101,10 +101,14 @@ func TestConflictsAreAnswers(t *testing.T) {
 func TestStalled(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	if got := stalled(t0, []time.Time{at(1500), at(100), at(1600)}); got != 1400*time.Millisecond {
+	if got := stalled(t0, at(2000), []time.Time{at(1500), at(100), at(1600)}); got != 1400*time.Millisecond {
 		t.Errorf("stalled = %v, want 1.4s", got)
 	}
-	if got := stalled(t0, nil); got != Never {
+	// quiet after the fault's end and its first answer is not a stall
+	if got := stalled(t0, at(300), []time.Time{at(100), at(350), at(5000)}); got != 250*time.Millisecond {
+		t.Errorf("stalled with a quiet tail = %v, want 250ms", got)
+	}
+	if got := stalled(t0, at(300), nil); got != Never {
 		t.Errorf("stalled with no answer = %v, want Never", got)
 	}
 }
