@@ -120,7 +120,7 @@ type Config struct {
 	Faults *fault.Injector
 
 	// Logger receives this package's logs and memberlist's, the latter
-	// with the attribute component=memberlist and the level taken from
+	// with the attribute sub=memberlist and the level taken from
 	// memberlist's "[DEBUG]", "[INFO]", "[WARN]" and "[ERR]" prefixes.
 	// nil discards all logs.
 	Logger *slog.Logger

@@ -89,7 +89,7 @@ func New(cfg Config) (*Discovery, error) {
 		plain:     !mlc.GossipVerifyIncoming,
 		label:     mlc.Label,
 		faults:    cfg.Faults,
-		logger:    logger.With("component", "transport"),
+		logger:    logger.With("sub", "transport"),
 		stdLogger: stdLogger,
 	})
 	if err != nil {
@@ -171,7 +171,7 @@ func (d *Discovery) launch(cfg Config, mlc *memberlist.Config) error {
 // so that the transport can authenticate traffic with it.
 func setupEncryption(mlc *memberlist.Config, ring *meshkey.Ring, logger *slog.Logger) error {
 	if ring != nil {
-		g, err := newGossipKeys(ring, logger.With("component", "keys"))
+		g, err := newGossipKeys(ring, logger.With("sub", "keys"))
 		if err != nil {
 			return err
 		}
@@ -212,7 +212,7 @@ func (d *Discovery) openLAN(cfg Config) (*lan, error) {
 			return ok
 		},
 		join:   d.joinFound,
-		logger: d.logger.With("component", "lan"),
+		logger: d.logger.With("sub", "lan"),
 	})
 }
 

@@ -12,7 +12,7 @@ import (
 // memberlist tags each line with a level prefix such as "[DEBUG] memberlist: ";
 // the prefix selects the slog level and is stripped from the message.
 func newMemberlistLogger(l *slog.Logger) (*log.Logger, *logWriter) {
-	w := &logWriter{logger: l.With("component", "memberlist")}
+	w := &logWriter{logger: l.With("sub", "memberlist")}
 	return log.New(w, "", 0), w
 }
 

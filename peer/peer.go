@@ -63,7 +63,7 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 	}
 	p := &Peer{
 		cfg:      cfg,
-		log:      cfg.Logger.With("peer", cfg.Name),
+		log:      cfg.Logger.With("peer", cfg.Name, "component", "peer"),
 		handlers: make(map[string]Handler),
 		svcTypes: make(map[string]string),
 		sel:      newSelector(cfg.DownFor),
@@ -74,7 +74,7 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 		started:  make(chan struct{}),
 	}
 	p.state = newState(p)
-	p.faults = fault.New(cfg.Name, p.log.With("component", "fault"))
+	p.faults = fault.New(cfg.Name, p.logFor("fault"))
 	p.codec, _ = cfg.Codecs.Lookup(cfg.Codec)
 	if err := p.start(ctx); err != nil {
 		return nil, err
@@ -95,7 +95,7 @@ func (p *Peer) start(ctx context.Context) error {
 		MaxMessageSize: p.cfg.MaxMessageSize,
 		Keys:           p.cfg.Keys,
 		Faults:         p.faults,
-		Logger:         p.log.With("component", "mesh"),
+		Logger:         p.logFor("mesh"),
 	}
 	advHost, advPort := advertise(host, p.cfg.Advertise)
 	mcfg.AdvertiseHost = advHost
@@ -135,7 +135,7 @@ func (p *Peer) start(ctx context.Context) error {
 		Keys:             p.cfg.Keys,
 		Faults:           p.faults,
 		LAN:              p.lan(host, advHost),
-		Logger:           p.log.With("component", "discovery"),
+		Logger:           p.logFor("discovery"),
 	})
 	if err != nil {
 		p.closeServer()
@@ -232,6 +232,12 @@ func splitAdvertise(adv string) (string, int) {
 	}
 	n, _ := strconv.Atoi(port)
 	return host, n
+}
+
+// logFor is the logger of one of the peer's components: every line names
+// the peer and the component.
+func (p *Peer) logFor(component string) *slog.Logger {
+	return p.cfg.Logger.With("peer", p.cfg.Name, "component", component)
 }
 
 // Faults is the peer's fault injector: rules set there (a partition, a

@@ -47,7 +47,7 @@ func (p *Peer) openServer(host, adv string) error {
 		Keys:            p.cfg.Keys,
 		Faults:          p.faults,
 		OnChange:        p.publishCatalog,
-		Logger:          p.log.With("component", "consensus"),
+		Logger:          p.logFor("consensus"),
 	})
 	if err != nil {
 		return fmt.Errorf("peer: %w", err)

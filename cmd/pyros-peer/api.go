@@ -19,5 +19,5 @@ func startAPI(p *peer.Peer, cfg peer.Config) (*api.Server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	return api.Listen(p, dir, cfg.Logger)
+	return api.Listen(p, dir, cfg.Logger.With("peer", p.Name(), "component", "api"))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -47,10 +48,11 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	}
 	defer p.Close()
 	wctx, wcancel := context.WithCancel(ctx)
-	keysDone := pf.mesh.watch(wctx, cfg.Logger)
+	logFor := func(component string) *slog.Logger { return cfg.Logger.With("peer", p.Name(), "component", component) }
+	keysDone := pf.mesh.watch(wctx, logFor("meshkey"))
 	defer func() { wcancel(); <-keysDone }()
 	if pf.mesh.ring == nil {
-		cfg.Logger.Warn("the mesh is OPEN: no --key, so anyone who can reach this peer's ports can join, call, subscribe and change the state (pyros-peer keygen makes a key)", "mesh", pf.mesh.mesh)
+		logFor("meshkey").Warn("the mesh is OPEN: no --key, so anyone who can reach this peer's ports can join, call, subscribe and change the state (pyros-peer keygen makes a key)", "mesh", pf.mesh.mesh)
 	}
 	if *demo {
 		if err := provideDemo(p); err != nil {
@@ -65,7 +67,7 @@ func cmdRun(args []string, out, errw io.Writer) int {
 		defer func() { <-ticks }()
 	}
 	if *useROS || pf.ros.master != "" {
-		gw, err := startGateway(ctx, p, pf.ros, cfg.Logger)
+		gw, err := startGateway(ctx, p, pf.ros, cfg.Logger.With("peer", p.Name()))
 		if err != nil {
 			fmt.Fprintln(errw, "pyros-peer run:", err)
 			return exitFail
@@ -73,14 +75,14 @@ func cmdRun(args []string, out, errw io.Writer) int {
 		defer gw.Close()
 	}
 	if *faults {
-		srv, err := fault.Serve(fault.SocketPath(pf.registry, p.Name()), p.Faults(), cfg.Logger)
+		srv, err := fault.Serve(fault.SocketPath(pf.registry, p.Name()), p.Faults(), logFor("fault"))
 		if err != nil {
 			fmt.Fprintln(errw, "pyros-peer run:", err)
 			return exitFail
 		}
 		defer srv.Close()
 	}
-	zmp, err := zf.start(p, cfg.Logger)
+	zmp, err := zf.start(p, logFor("pyzmp"))
 	if err != nil {
 		fmt.Fprintln(errw, "pyros-peer run:", err)
 		return exitFail

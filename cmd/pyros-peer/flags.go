@@ -19,6 +19,7 @@ func version() string { return peer.Version }
 // peerFlags are the flags every verb has: each verb is a peer.
 type peerFlags struct {
 	name, bind, advertise, join, registry, gossip, logLevel string
+	logFormat                                               string
 	noRegistry, noIPC                                       bool
 	codec                                                   string
 	data                                                    string // run only
@@ -54,7 +55,8 @@ func (f *peerFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.noRegistry, "no-registry", false, "do not use the same-host registry directory")
 	fs.BoolVar(&f.noIPC, "no-ipc", false, "link to peers of this host over tcp instead of unix sockets")
 	fs.StringVar(&f.gossip, "gossip", envOr("PYROS_GOSSIP", "lan"), "gossip timers: lan, or local for a fast single-host mesh (env PYROS_GOSSIP)")
-	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	fs.StringVar(&f.logLevel, "log-level", envOr("PYROS_LOG_LEVEL", "warn"), "log level: debug, info, warn, error (env PYROS_LOG_LEVEL)")
+	fs.StringVar(&f.logFormat, "log-format", envOr("PYROS_LOG_FORMAT", "text"), "log format on stderr: text or json (env PYROS_LOG_FORMAT)")
 	fs.StringVar(&f.codec, "codec", "msgpack", "codec of what this peer sends: msgpack, json or pickle")
 	f.mesh.register(fs)
 }
@@ -97,7 +99,15 @@ func (f *peerFlags) config(errw io.Writer, longLived bool) (peer.Config, error) 
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return cfg, fmt.Errorf("--log-level: %v", err)
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	switch f.logFormat {
+	case "text":
+		cfg.Logger = slog.New(slog.NewTextHandler(errw, opts))
+	case "json":
+		cfg.Logger = slog.New(slog.NewJSONHandler(errw, opts))
+	default:
+		return cfg, fmt.Errorf("--log-format must be text or json, not %q", f.logFormat)
+	}
 	return cfg, nil
 }
 
