@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pyros-mesh/pyros/mesh"
 )
@@ -38,7 +39,12 @@ func (p *Peer) Call(ctx context.Context, service string, req, resp any) error {
 
 // CallRaw is Call for an argument already encoded with the named codec; the
 // reply comes back encoded, normally with the same codec.
-func (p *Peer) CallRaw(ctx context.Context, service, codecName string, payload []byte) (mesh.Reply, error) {
+func (p *Peer) CallRaw(ctx context.Context, service, codecName string, payload []byte) (rep mesh.Reply, err error) {
+	defer func(began time.Time) { p.meter.observeCall(service, began, err) }(time.Now())
+	return p.callRaw(ctx, service, codecName, payload)
+}
+
+func (p *Peer) callRaw(ctx context.Context, service, codecName string, payload []byte) (mesh.Reply, error) {
 	tried := make(map[string]bool)
 	var last error
 	for {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/consensus"
@@ -85,6 +86,10 @@ type Config struct {
 	// DownFor is how long a provider that could not be reached is skipped
 	// by calls, unless discovery reports it again. Default 2 s.
 	DownFor time.Duration
+	// Metrics, if set, receives the peer's Prometheus metrics: calls and
+	// requests served per service, stream totals, links, members, state
+	// leadership and commit latency.
+	Metrics prometheus.Registerer
 	// Logger receives the peer's logs; nil discards them.
 	Logger *slog.Logger
 }

@@ -69,6 +69,7 @@ func (p *Peer) eventLoop() {
 		}
 		p.cat.rebuild()
 		p.routeStreams()
+		p.meter.event(t)
 		p.ev.send(Event{Type: t, Member: decodeMember(e.Member)})
 	}
 }

@@ -28,6 +28,8 @@ type Peer struct {
 	log    *slog.Logger
 	codec  codec.Codec
 	faults *fault.Injector
+	meter  *metrics // nil without Config.Metrics
+	leader string   // the state leader last seen, for the leader change count
 	node   *mesh.Node
 	disc   *discovery.Discovery
 
@@ -76,6 +78,13 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 	p.state = newState(p)
 	p.faults = fault.New(cfg.Name, p.logFor("fault"))
 	p.codec, _ = cfg.Codecs.Lookup(cfg.Codec)
+	if cfg.Metrics != nil {
+		m, err := newMetrics(p, cfg.Metrics)
+		if err != nil {
+			return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
+		}
+		p.meter = m
+	}
 	if err := p.start(ctx); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/pyros-mesh/pyros/codec"
@@ -118,7 +119,12 @@ func validName(name string) error {
 
 // serve is the mesh handler: it finds the service's handler and speaks the
 // caller's codec.
-func (p *Peer) serve(ctx context.Context, mreq mesh.Request) (mesh.Reply, error) {
+func (p *Peer) serve(ctx context.Context, mreq mesh.Request) (rep mesh.Reply, err error) {
+	defer func(began time.Time) { p.meter.observeServe(mreq.Service, began, err) }(time.Now())
+	return p.serveLocal(ctx, mreq)
+}
+
+func (p *Peer) serveLocal(ctx context.Context, mreq mesh.Request) (mesh.Reply, error) {
 	p.mu.RLock()
 	h := p.handlers[mreq.Service]
 	p.mu.RUnlock()

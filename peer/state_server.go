@@ -46,7 +46,7 @@ func (p *Peer) openServer(host, adv string) error {
 		Mesh:            stateMesh{p},
 		Keys:            p.cfg.Keys,
 		Faults:          p.faults,
-		OnChange:        p.publishCatalog,
+		OnChange:        p.stateChanged,
 		Logger:          p.logFor("consensus"),
 	})
 	if err != nil {
@@ -154,9 +154,11 @@ func (p *Peer) serveApply(ctx context.Context, r *Request) (any, error) {
 // applyHere applies c through this server. Every failure but a malformed
 // command sends the client to the leader: its retry is safe.
 func (p *Peer) applyHere(ctx context.Context, c consensus.Command) (stateReply, error) {
+	began := time.Now()
 	res, err := p.server.Apply(ctx, c)
 	switch {
 	case err == nil:
+		p.meter.observeCommit(began)
 		return stateReply{Result: res}, nil
 	case errors.Is(err, consensus.ErrBadCommand):
 		return stateReply{}, fmt.Errorf("%w: %w", mesh.ErrBadRequest, err)
@@ -255,4 +257,31 @@ func (p *Peer) StateAddr() string {
 		return ""
 	}
 	return p.server.Addr()
+}
+
+// stateChanged follows the server's status: it counts leader changes and
+// republishes the catalog, which carries this server's role.
+func (p *Peer) stateChanged() {
+	if p.server != nil {
+		if l := p.server.Status().LeaderName; l != "" && l != p.leaderSeen() {
+			p.setLeaderSeen(l)
+		}
+	}
+	p.publishCatalog()
+}
+
+func (p *Peer) leaderSeen() string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.leader
+}
+
+func (p *Peer) setLeaderSeen(l string) {
+	p.mu.Lock()
+	first := p.leader == ""
+	p.leader = l
+	p.mu.Unlock()
+	if !first {
+		p.meter.leaderChanged()
+	}
 }

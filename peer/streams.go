@@ -280,3 +280,32 @@ func (p *Peer) Streams() []StreamInfo {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// totals sums the stats of the publishers and subscriptions of this peer,
+// by stream.
+func (t *streamTable) totals() (map[string]PublisherStats, map[string]SubscriptionStats) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	pubs := make(map[string]PublisherStats)
+	for name, ps := range t.pubs {
+		var sum PublisherStats
+		for pub := range ps {
+			s := pub.Stats()
+			sum.Sent += s.Sent
+			sum.Dropped += s.Dropped
+		}
+		pubs[name] = sum
+	}
+	subs := make(map[string]SubscriptionStats)
+	for name, ss := range t.subs {
+		var sum SubscriptionStats
+		for _, sub := range ss {
+			s := sub.Stats()
+			sum.Received += s.Received
+			sum.Dropped += s.Dropped
+			sum.Lost += s.Lost
+		}
+		subs[name] = sum
+	}
+	return pubs, subs
+}

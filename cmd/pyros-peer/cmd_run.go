@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pyros-mesh/pyros/fault"
 	"github.com/pyros-mesh/pyros/peer"
 )
@@ -25,6 +27,7 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	zf.register(fs)
 	useROS := fs.Bool("ros", false, "bridge the ROS 1 graph of $ROS_MASTER_URI")
 	useAPI := fs.Bool("api", false, "serve this peer to a local process (the Python package) on a private unix socket, shown as \"api ipc://...\"")
+	httpAddr := fs.String("http", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464; port 0: any)")
 	faults := fs.Bool("faults", false, "accept fault injection (pyros-peer fault partition|delay|drop|heal) on a control socket\nin the registry directory")
 	parentStdin := fs.Bool("parent-stdin", false, "leave when standard input closes: the peer of a process that holds its stdin dies with it")
 	demo := fs.Bool("demo", false, "provide the demo services demo/echo, demo/add, demo/whoami, demo/sleep and demo/fail,\nand publish demo/ticks (a counter, 10 per second)")
@@ -40,6 +43,11 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	defer stop()
 	if *parentStdin {
 		ctx = untilStdinCloses(ctx)
+	}
+	var reg *prometheus.Registry
+	if *httpAddr != "" {
+		reg = newMetricsRegistry()
+		cfg.Metrics = reg
 	}
 	p, err := peer.New(ctx, cfg)
 	if err != nil {
@@ -82,13 +90,23 @@ func cmdRun(args []string, out, errw io.Writer) int {
 		}
 		defer srv.Close()
 	}
+	httpNote := ""
+	if reg != nil {
+		hs, err := serveHTTP(*httpAddr, reg, logFor("http"))
+		if err != nil {
+			fmt.Fprintln(errw, "pyros-peer run:", err)
+			return exitUsage
+		}
+		defer hs.Close()
+		httpNote = ", metrics " + hs.URL() + "/metrics"
+	}
 	zmp, err := zf.start(p, logFor("pyzmp"))
 	if err != nil {
 		fmt.Fprintln(errw, "pyros-peer run:", err)
 		return exitFail
 	}
 	defer zmp.Close()
-	apiNote := zmp.note()
+	apiNote := httpNote + zmp.note()
 	if *useAPI {
 		srv, err := startAPI(p, cfg)
 		if err != nil {
