@@ -43,7 +43,7 @@ func newMetrics(p *Peer, reg prometheus.Registerer) (*metrics, error) {
 	cs := []prometheus.Collector{m.calls, m.callSeconds, m.served, m.serveSeconds, m.events, m.commit, m.leaderChange,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pyros_members", Help: "Members of the mesh this peer sees alive, itself included."},
 			func() float64 { return float64(len(p.Members())) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pyros_links", Help: "Open links of this peer, both directions."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pyros_links", Help: "Links this peer dialed to other peers and keeps open."},
 			func() float64 { return float64(len(p.node.Links())) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pyros_state_leader", Help: "1 if this peer leads the shared state."},
 			func() float64 { return boolGauge(p.server != nil && p.server.Status().Leader) }),

@@ -24,14 +24,16 @@ const Version = "0.1.0"
 
 // Peer is one process's member of the mesh.
 type Peer struct {
-	cfg    Config
-	log    *slog.Logger
-	codec  codec.Codec
-	faults *fault.Injector
-	meter  *metrics // nil without Config.Metrics
-	leader string   // the state leader last seen, for the leader change count
-	node   *mesh.Node
-	disc   *discovery.Discovery
+	cfg       Config
+	log       *slog.Logger
+	codec     codec.Codec
+	faults    *fault.Injector
+	meter     *metrics // nil without Config.Metrics
+	served    serveCounts
+	startedAt time.Time
+	leader    string // the state leader last seen, for the leader change count
+	node      *mesh.Node
+	disc      *discovery.Discovery
 
 	mu       sync.RWMutex
 	handlers map[string]Handler
@@ -76,6 +78,8 @@ func New(ctx context.Context, cfg Config) (*Peer, error) {
 		started:  make(chan struct{}),
 	}
 	p.state = newState(p)
+	p.startedAt = time.Now()
+	p.handlers[svcObserve] = p.serveObserve
 	p.faults = fault.New(cfg.Name, p.logFor("fault"))
 	p.codec, _ = cfg.Codecs.Lookup(cfg.Codec)
 	if cfg.Metrics != nil {

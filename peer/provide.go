@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -120,7 +121,12 @@ func validName(name string) error {
 // serve is the mesh handler: it finds the service's handler and speaks the
 // caller's codec.
 func (p *Peer) serve(ctx context.Context, mreq mesh.Request) (rep mesh.Reply, err error) {
-	defer func(began time.Time) { p.meter.observeServe(mreq.Service, began, err) }(time.Now())
+	defer func(began time.Time) {
+		if err == nil || !errors.Is(err, mesh.ErrNoService) {
+			p.served.add(mreq.Service, time.Since(began), err != nil)
+		}
+		p.meter.observeServe(mreq.Service, began, err)
+	}(time.Now())
 	return p.serveLocal(ctx, mreq)
 }
 
