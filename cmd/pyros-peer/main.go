@@ -40,6 +40,7 @@ func verbs() []verb {
 		{"up", "[-n N | FILE]", "start and supervise a local mesh of peer processes", cmdUp},
 		{"down", "", "stop the mesh that up runs", cmdDown},
 		{"fault", "kill|pause|resume|restart|partition|delay|drop|heal ...", "inject a fault into a running local mesh, or heal it", cmdFault},
+		{"top", "[--interval 1s]", "show members, services and streams with their rates, live", cmdTop},
 		{"experiment", "FILE", "run a fault-tolerance experiment and report what survived", cmdExperiment},
 	}
 }
