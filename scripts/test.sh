@@ -16,10 +16,12 @@ command -v go >/dev/null 2>&1 || { echo "test.sh: Go 1.26 or newer is required (
 # client and node the pyzmp bridge is tested against; iproute2 (ip netns, veth, bridges) builds the
 # private networks that partition tests cut, which also needs root; the
 # ROS 1 master, tools and message packages are the real ROS graph the
-# gateway tests bridge.
+# gateway tests bridge; chromium is the headless browser the map of the
+# mesh (ui/) is tested in, and fonts-dejavu-core the font of its screenshots.
 packages=(python3 python3-zmq python3-six python3-tblib iproute2  # python3 used as /usr/bin/python3
 	python3-rosmaster python3-rospy python3-rostopic python3-rosservice python3-rosparam
-	python3-std-msgs python3-std-srvs python3-geometry-msgs)
+	python3-std-msgs python3-std-srvs python3-geometry-msgs
+	chromium fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

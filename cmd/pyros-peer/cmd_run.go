@@ -15,6 +15,7 @@ import (
 
 	"github.com/pyros-mesh/pyros/fault"
 	"github.com/pyros-mesh/pyros/peer"
+	"github.com/pyros-mesh/pyros/ui"
 )
 
 func cmdRun(args []string, out, errw io.Writer) int {
@@ -27,7 +28,7 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	zf.register(fs)
 	useROS := fs.Bool("ros", false, "bridge the ROS 1 graph of $ROS_MASTER_URI")
 	useAPI := fs.Bool("api", false, "serve this peer to a local process (the Python package) on a private unix socket, shown as \"api ipc://...\"")
-	httpAddr := fs.String("http", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464; port 0: any)")
+	httpAddr := fs.String("http", "", "serve the map of the mesh at http://ADDR/ and Prometheus metrics at http://ADDR/metrics\n(e.g. 127.0.0.1:8080; port 0: any)")
 	faults := fs.Bool("faults", false, "accept fault injection (pyros-peer fault partition|delay|drop|heal) on a control socket\nin the registry directory")
 	parentStdin := fs.Bool("parent-stdin", false, "leave when standard input closes: the peer of a process that holds its stdin dies with it")
 	demo := fs.Bool("demo", false, "provide the demo services demo/echo, demo/add, demo/whoami, demo/sleep and demo/fail,\nand publish demo/ticks (a counter, 10 per second)")
@@ -92,13 +93,19 @@ func cmdRun(args []string, out, errw io.Writer) int {
 	}
 	httpNote := ""
 	if reg != nil {
-		hs, err := serveHTTP(*httpAddr, reg, logFor("http"))
+		page, err := ui.New(p, ui.Config{Logger: logFor("ui")})
+		if err != nil {
+			fmt.Fprintln(errw, "pyros-peer run:", err)
+			return exitFail
+		}
+		defer page.Close()
+		hs, err := serveHTTP(*httpAddr, reg, page, logFor("http"))
 		if err != nil {
 			fmt.Fprintln(errw, "pyros-peer run:", err)
 			return exitUsage
 		}
 		defer hs.Close()
-		httpNote = ", metrics " + hs.URL() + "/metrics"
+		httpNote = ", ui " + hs.URL() + "/, metrics " + hs.URL() + "/metrics"
 	}
 	zmp, err := zf.start(p, logFor("pyzmp"))
 	if err != nil {

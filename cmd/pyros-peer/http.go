@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// httpServer serves a peer's /metrics.
+// httpServer serves a peer's /metrics and the map of the mesh at /.
 type httpServer struct {
 	srv  *http.Server
 	ln   net.Listener
@@ -29,14 +29,20 @@ func newMetricsRegistry() *prometheus.Registry {
 	return reg
 }
 
-// serveHTTP listens on addr and serves /metrics from reg.
-func serveHTTP(addr string, reg *prometheus.Registry, log *slog.Logger) (*httpServer, error) {
+// serveHTTP listens on addr and serves /metrics from reg (unless nil) and
+// page at / (unless nil).
+func serveHTTP(addr string, reg *prometheus.Registry, page http.Handler, log *slog.Logger) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--http: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	if reg != nil {
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	}
+	if page != nil {
+		mux.Handle("/", page)
+	}
 	s := &httpServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}
 	s.done.Add(1)
 	go func() {

@@ -34,6 +34,7 @@ func verbs() []verb {
 		{"streams", "[--json] [peer flags]", "list the mesh's streams, their publishers and subscribers", cmdStreams},
 		{"pub", "STREAM JSON [--rate HZ] [--count N]", "publish a JSON value on a stream", cmdPub},
 		{"echo", "STREAM [--count N] [--timeout D] [--json]", "print a stream's values, one JSON value per line", cmdEcho},
+		{"ui", "[--http ADDR] [peer flags]", "serve a live map of the mesh to a browser until interrupted", cmdUI},
 		{"demo", "", "start a small local mesh and narrate discovery, calls and failover", cmdDemo},
 		{"bench", "stream [flags]", "measure streams between two processes against raw zmq4", cmdBench},
 		{"keygen", "", "print a new mesh key, for --key", cmdKeygen},

@@ -13,8 +13,9 @@ tag="pl$$"
 work=$(mktemp -d)
 hosts=(0 1 2)
 
+pids=()
 cleanup() {
-	jobs -p | xargs -r kill 2>/dev/null || true
+	[ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null
 	wait 2>/dev/null || true
 	for i in "${hosts[@]}"; do ip netns del "$tag-$i" 2>/dev/null || true; done
 	ip netns del "$tag-sw" 2>/dev/null || true
@@ -47,7 +48,10 @@ echo "== one key for the mesh: $work/mesh.key"
 for i in "${hosts[@]}"; do
 	extra=()
 	[ "$i" = 0 ] && extra=(--demo)
-	on "$i" "$peer" run --name "machine$i" --key "$work/mesh.key" "${extra[@]}" >"$work/machine$i.log" 2>&1 &
+	# not through on(): $! must be the peer's own pid (ip netns exec and env exec into it)
+	ip netns exec "$tag-$i" env PYROS_REGISTRY="$work/registry-$i" PYROS_BIND= PYROS_LAN= PYROS_JOIN= \
+		"$peer" run --name "machine$i" --key "$work/mesh.key" "${extra[@]}" >"$work/machine$i.log" 2>&1 &
+	pids+=($!)
 done
 for i in "${hosts[@]}"; do
 	until [ -s "$work/machine$i.log" ]; do sleep 0.1; done

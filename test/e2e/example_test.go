@@ -162,4 +162,7 @@ func TestExampleLAN(t *testing.T) {
 	if strings.Contains(outsider, "\nmachine") {
 		t.Errorf("the outsider saw members:\n%s", outsider)
 	}
+	if left, err := exec.Command("pgrep", "-f", peerBin+" run --name machine").Output(); err == nil {
+		t.Errorf("lan.sh left peers running: pids %s", strings.Fields(string(left)))
+	}
 }

@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+var uiRE = regexp.MustCompile(`ui (http://\S+/),`)
+
+// peerOnMap is a JavaScript test of a peer's circle on the map.
+func peerOnMap(name, state string) string {
+	return fmt.Sprintf(`document.querySelector('#map [data-peer=%q][data-state=%q]') !== null`, name, state)
+}
+
+// TestUI opens the map of a three-peer mesh in headless Chromium: every
+// peer, a link, the demo service and stream appear; a call, a stream and a
+// prefix of the shared state work from the page; a SIGKILLed peer is
+// marked dead. Screenshots go to the artifacts directory.
+func TestUI(t *testing.T) {
+	b := newBrowser(t, 1400, 860) // first: without Chromium, fail at once
+	m := newMesh(t)
+	alice := m.startPeer("alice", "--demo", "--http", "127.0.0.1:0", "--data", t.TempDir(), "--bootstrap-expect", "1")
+	u := uiRE.FindStringSubmatch(alice.ready)
+	if u == nil {
+		t.Fatalf("ready line names no ui URL: %q", alice.ready)
+	}
+	m.startPeer("bob", "--demo")
+	carol := m.startPeer("carol", "--demo")
+	b.do("open "+u[1], chromedp.Navigate(u[1]))
+
+	b.waitJS("every peer alive, linked, with demo/echo and demo/ticks",
+		peerOnMap("alice", "alive")+` && `+peerOnMap("bob", "alive")+` && `+peerOnMap("carol", "alive")+
+			` && document.querySelectorAll('#map line.link').length >= 2`+
+			` && document.querySelector('#services li[data-service="demo/echo"]') !== null`+
+			` && document.querySelector('#streams li[data-stream="demo/ticks"]') !== null`+
+			` && document.querySelector('#map [data-peer="alice"] .badge') !== null`, 30*time.Second)
+
+	echo := `#services li[data-service="demo/echo"]`
+	b.do("call demo/echo from the page",
+		chromedp.Click(chromedp.CSS(echo+" .name")),
+		chromedp.SetValue(chromedp.CSS(echo+" textarea"), `{"hello": "mesh"}`),
+		chromedp.Click(chromedp.CSS(echo+" button")))
+	b.waitJS("the call's result",
+		`document.querySelector('`+echo+` pre.result').textContent.includes('"hello": "mesh"')`, 15*time.Second)
+	b.do("a call with bad JSON",
+		chromedp.SetValue(chromedp.CSS(echo+" textarea"), `{"hello": `),
+		chromedp.Click(chromedp.CSS(echo+" button")))
+	b.waitJS("a clear error for bad JSON",
+		`document.querySelector('`+echo+` pre.result.error')?.textContent.startsWith('bad JSON')`, 15*time.Second)
+	b.do("the call form again",
+		chromedp.SetValue(chromedp.CSS(echo+" textarea"), `"hello"`),
+		chromedp.Click(chromedp.CSS(echo+" button")))
+
+	b.do("watch demo/ticks", chromedp.Click(chromedp.CSS(`#streams li[data-stream="demo/ticks"] .name`)))
+	b.waitJS("live values of demo/ticks",
+		`/#\d+: \d+/.test(document.querySelector('#streams li[data-stream="demo/ticks"] pre.values').textContent)`, 15*time.Second)
+
+	waitFor(t, 20*time.Second, "a state write", func() bool {
+		_, _, code := m.cli("state", "put", "config/speed", `{"max":3}`)
+		return code == 0
+	})
+	b.do("watch config/", chromedp.SetValue(chromedp.ID("prefix"), "config/"), chromedp.Click(chromedp.CSS("#stateform button")))
+	b.waitJS("config/speed listed", `document.querySelector('#statetable tr[data-key="config/speed"]') !== null`, 15*time.Second)
+	if _, errs, code := m.cli("state", "put", "config/limit", "7"); code != 0 {
+		t.Fatalf("state put: %s", errs)
+	}
+	b.waitJS("config/limit appears live", `document.querySelector('#statetable tr[data-key="config/limit"]') !== null`, 15*time.Second)
+	b.waitJS("demo/echo's calls counted, with their mean time",
+		`/\([\d.]+\/s, [\d.]+ (µs|ms)\)/.test(document.querySelector('`+echo+` .stats').textContent)`, 15*time.Second)
+	b.screenshot("ui-mesh.png")
+
+	carol.kill() // SIGKILL
+	b.waitJS("carol marked dead", peerOnMap("carol", "dead")+` && `+peerOnMap("alice", "alive")+` && `+peerOnMap("bob", "alive"), 30*time.Second)
+	b.waitJS("carol no longer provides demo/echo",
+		`!document.querySelector('`+echo+` .stats').textContent.includes('carol')`, 15*time.Second)
+	b.screenshot("ui-dead.png")
+	t.Logf("page text:\n%s", b.text())
+
+	// PYROS_MAP_PNG=$PWD/docs/map.png remakes the README's picture, once the
+	// CLI's short-lived peers have left the map.
+	if out := os.Getenv("PYROS_MAP_PNG"); out != "" {
+		b.waitJS("only the mesh's own peers", `document.querySelectorAll('#map [data-peer]').length === 3`, 60*time.Second)
+		b.waitJS("a fresh frame", `document.querySelector('#status').textContent.includes('alive')`, 5*time.Second)
+		ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+		defer cancel()
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(out, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("map for the README: %s", out)
+	}
+}
+
+var uiVerbRE = regexp.MustCompile(`map of the mesh at (http://\S+/) `)
+
+// TestUIVerb runs pyros-peer ui: a short-lived peer that serves the page
+// (and no metrics) until interrupted.
+func TestUIVerb(t *testing.T) {
+	m := newMesh(t)
+	m.startPeer("dora", "--demo")
+	v := m.start("ui", exec.Command(peerBin, "ui", "--http", "127.0.0.1:0"))
+	u := uiVerbRE.FindStringSubmatch(v.ready)
+	if u == nil {
+		t.Fatalf("no URL in %q", v.ready)
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get(u[1] + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(""); code != 200 || !strings.Contains(body, "app.js") {
+		t.Fatalf("GET /: %d %.200s", code, body)
+	}
+	if code, _ := get("metrics"); code != 404 {
+		t.Errorf("GET /metrics: %d, want 404: ui serves only the page", code)
+	}
+	resp, err := http.Get(u[1] + "api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	deadline := time.Now().Add(20 * time.Second)
+	for sc.Scan() && time.Now().Before(deadline) {
+		if strings.HasPrefix(sc.Text(), "data: ") && strings.Contains(sc.Text(), `"name":"dora"`) &&
+			strings.Contains(sc.Text(), `"demo/ticks"`) {
+			v.terminate()
+			if !strings.Contains(v.output(), "map of the mesh") {
+				t.Errorf("output: %q", v.output())
+			}
+			return
+		}
+	}
+	t.Fatalf("no snapshot with dora and demo/ticks: %v", sc.Err())
+}

@@ -1,0 +1,354 @@
+package ui
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pyros-mesh/pyros/fault"
+	"github.com/pyros-mesh/pyros/peer"
+)
+
+// Snapshot is one frame of the map: the mesh as the serving peer sees it,
+// and what each member it reaches says it sees and serves.
+type Snapshot struct {
+	Self        string        `json:"self"` // the serving peer
+	At          time.Time     `json:"at"`
+	Partitioned bool          `json:"partitioned"` // members disagree about who is alive
+	Peers       []PeerView    `json:"peers"`
+	Links       []Link        `json:"links"`
+	Groups      []Group       `json:"groups"`
+	Services    []ServiceView `json:"services"`
+	Streams     []StreamView  `json:"streams"`
+}
+
+// Peer states.
+const (
+	StateAlive       = "alive"       // a member that answered
+	StateUnreachable = "unreachable" // a member that did not answer in time
+	StateDead        = "dead"        // left, failed or gone recently
+)
+
+// PeerView is one circle of the map.
+type PeerView struct {
+	Name     string    `json:"name"`
+	Host     string    `json:"host,omitempty"`
+	Started  time.Time `json:"started,omitzero"`
+	Uptime   float64   `json:"uptime"`         // seconds, of a peer that answered
+	Role     string    `json:"role,omitempty"` // "leader" or "server": a state server
+	Gateway  bool      `json:"gateway,omitempty"`
+	Self     bool      `json:"self,omitempty"`
+	State    string    `json:"state"`            // StateAlive, StateUnreachable or StateDead
+	Reason   string    `json:"reason,omitempty"` // why unreachable or dead
+	Since    time.Time `json:"since,omitzero"`   // when it died
+	Group    int       `json:"group"`            // index in Snapshot.Groups; -1: its view is unknown
+	Sees     []string  `json:"sees,omitempty"`
+	Links    []string  `json:"links,omitempty"`
+	Services []string  `json:"services,omitempty"`
+	Faults   string    `json:"faults,omitempty"` // its fault rules, in words
+}
+
+// Link is a direct link between two peers, named in order.
+type Link struct {
+	A string `json:"a"`
+	B string `json:"b"`
+}
+
+// Group is the members that see the same set of live members.
+type Group struct {
+	Sees  []string `json:"sees"`
+	Peers []string `json:"peers"`
+}
+
+// ServiceView is a service and what each provider served.
+type ServiceView struct {
+	Name      string         `json:"name"`
+	Type      string         `json:"type,omitempty"`
+	Providers []ProviderView `json:"providers"`
+}
+
+// ProviderView is one provider's requests: totals, and rates since the
+// previous snapshot.
+type ProviderView struct {
+	Peer      string  `json:"peer"`
+	Requests  uint64  `json:"requests"`
+	Errors    uint64  `json:"errors"`
+	Rate      float64 `json:"rate"`       // requests per second
+	ErrorRate float64 `json:"error_rate"` // failed requests per second
+	MeanMs    float64 `json:"mean_ms"`    // mean handler time, over the interval if it served any
+}
+
+// StreamView is a stream: who publishes and subscribes, and its messages,
+// summed over the peers that answered.
+type StreamView struct {
+	Name         string   `json:"name"`
+	Type         string   `json:"type,omitempty"`
+	Publishers   []string `json:"publishers"`
+	Subscribers  []string `json:"subscribers"`
+	Rate         float64  `json:"rate"`          // messages sent per second, all publishers
+	ReceivedRate float64  `json:"received_rate"` // messages received per second, all subscribers
+	DropRate     float64  `json:"drop_rate"`     // dropped per second
+	Sent         uint64   `json:"sent"`
+	Received     uint64   `json:"received"`
+	Dropped      uint64   `json:"dropped"`
+	Lost         uint64   `json:"lost"`
+}
+
+// sample is one member's Observation and when it was taken.
+type sample struct {
+	at  time.Time
+	obs peer.Observation
+}
+
+// departed is a member that left, failed, or vanished without a word.
+type departed struct {
+	reason string // "left", "failed" or "gone"
+	since  time.Time
+	last   peer.Observation // the last one it gave, if any
+}
+
+// round is what one sampling gathered: the inputs of a Snapshot.
+type round struct {
+	self     string
+	at       time.Time
+	members  []peer.Member
+	obs      map[string]sample // members that answered
+	errs     map[string]error  // members that did not
+	services []peer.Service
+	streams  []peer.StreamInfo
+	gone     map[string]departed
+}
+
+// internal names are the runtime's own services and streams.
+func internal(name string) bool { return strings.HasPrefix(name, "pyros.") }
+
+// snapshot builds the frame, with rates against prev (the previous round's
+// samples).
+func (r round) snapshot(prev map[string]sample) Snapshot {
+	s := Snapshot{Self: r.self, At: r.at, Peers: []PeerView{}, Links: []Link{}, Groups: []Group{},
+		Services: []ServiceView{}, Streams: []StreamView{}}
+	for _, m := range r.members {
+		s.Peers = append(s.Peers, r.peerView(m))
+	}
+	names := make([]string, 0, len(r.gone))
+	for name := range r.gone {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		d := r.gone[name]
+		v := PeerView{Name: name, State: StateDead, Reason: d.reason, Since: d.since, Group: -1}
+		v.Host, v.Started = d.last.Host, d.last.Started
+		s.Peers = append(s.Peers, v)
+	}
+	s.Groups, s.Partitioned = r.group(s.Peers)
+	s.Links = r.links()
+	s.Services = r.serviceViews(prev)
+	s.Streams = r.streamViews(prev)
+	return s
+}
+
+func (r round) peerView(m peer.Member) PeerView {
+	v := PeerView{Name: m.Name, Role: m.Role, Self: m.Name == r.self, State: StateAlive, Group: -1}
+	for _, svc := range m.Services {
+		if !internal(svc) {
+			v.Services = append(v.Services, svc)
+		}
+	}
+	v.Gateway = gateway(m)
+	smp, ok := r.obs[m.Name]
+	if !ok {
+		v.State, v.Reason = StateUnreachable, "no answer"
+		if err := r.errs[m.Name]; err != nil {
+			v.Reason = err.Error()
+		}
+		return v
+	}
+	o := smp.obs
+	v.Host, v.Started, v.Sees, v.Links, v.Faults = o.Host, o.Started, o.Sees, o.Links, describeFaults(o.Faults)
+	if !o.Started.IsZero() {
+		v.Uptime = r.at.Sub(o.Started).Round(time.Second).Seconds()
+	}
+	v.Role = cmp.Or(o.Role, v.Role)
+	return v
+}
+
+// gateway tells a ROS gateway: it bridges names under ros/, or says so in
+// its name.
+func gateway(m peer.Member) bool {
+	if strings.Contains(m.Name, "rosgw") || strings.Contains(m.Name, "gateway") {
+		return true
+	}
+	for _, s := range m.Services {
+		if strings.HasPrefix(s, "ros/") {
+			return true
+		}
+	}
+	for s, use := range m.Streams {
+		if strings.HasPrefix(s, "ros/") && use.Pubs > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// group sets each answering peer's Group by the set of members it sees;
+// the serving peer's group comes first. The mesh is partitioned when there
+// is more than one group.
+func (r round) group(peers []PeerView) ([]Group, bool) {
+	index := map[string]int{}
+	var groups []Group
+	order := make([]int, 0, len(peers))
+	for i, p := range peers {
+		if p.State == StateAlive {
+			if p.Self {
+				order = append([]int{i}, order...)
+			} else {
+				order = append(order, i)
+			}
+		}
+	}
+	for _, i := range order {
+		key := strings.Join(peers[i].Sees, "\x00")
+		g, ok := index[key]
+		if !ok {
+			g = len(groups)
+			index[key] = g
+			groups = append(groups, Group{Sees: slices.Clone(peers[i].Sees), Peers: nil})
+		}
+		groups[g].Peers = append(groups[g].Peers, peers[i].Name)
+		peers[i].Group = g
+	}
+	if groups == nil {
+		groups = []Group{}
+	}
+	return groups, len(groups) > 1
+}
+
+// links is the union of the links every answering peer dialed, each pair
+// once, between peers of the map.
+func (r round) links() []Link {
+	known := map[string]bool{}
+	for _, m := range r.members {
+		known[m.Name] = true
+	}
+	set := map[Link]bool{}
+	for name, smp := range r.obs {
+		for _, to := range smp.obs.Links {
+			if to == name || !known[to] {
+				continue
+			}
+			l := Link{A: min(name, to), B: max(name, to)}
+			set[l] = true
+		}
+	}
+	out := make([]Link, 0, len(set))
+	for l := range set {
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].A < out[j].A || out[i].A == out[j].A && out[i].B < out[j].B })
+	return out
+}
+
+func (r round) serviceViews(prev map[string]sample) []ServiceView {
+	out := []ServiceView{}
+	for _, svc := range r.services {
+		if internal(svc.Name) {
+			continue
+		}
+		v := ServiceView{Name: svc.Name, Type: svc.Type, Providers: []ProviderView{}}
+		for _, name := range svc.Providers {
+			pv := ProviderView{Peer: name}
+			if cur, ok := r.obs[name]; ok {
+				st := cur.obs.Served[svc.Name]
+				pv.Requests, pv.Errors = st.Requests, st.Errors
+				if st.Requests > 0 {
+					pv.MeanMs = st.Seconds / float64(st.Requests) * 1000
+				}
+				if was, dt, ok := previous(prev, cur, name); ok {
+					old := was.obs.Served[svc.Name]
+					dr := delta(st.Requests, old.Requests)
+					pv.Rate, pv.ErrorRate = float64(dr)/dt, float64(delta(st.Errors, old.Errors))/dt
+					if dr > 0 && st.Seconds >= old.Seconds {
+						pv.MeanMs = (st.Seconds - old.Seconds) / float64(dr) * 1000
+					}
+				}
+			}
+			v.Providers = append(v.Providers, pv)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (r round) streamViews(prev map[string]sample) []StreamView {
+	out := []StreamView{}
+	for _, si := range r.streams {
+		if internal(si.Name) {
+			continue
+		}
+		v := StreamView{Name: si.Name, Type: si.Type, Publishers: si.Publishers, Subscribers: si.Subscribers}
+		for name, cur := range r.obs {
+			st, ok := cur.obs.Streams[si.Name]
+			if !ok {
+				continue
+			}
+			v.Sent += st.Sent
+			v.Received += st.Received
+			v.Dropped += st.Dropped
+			v.Lost += st.Lost
+			if was, dt, ok := previous(prev, cur, name); ok {
+				old := was.obs.Streams[si.Name]
+				v.Rate += float64(delta(st.Sent, old.Sent)) / dt
+				v.ReceivedRate += float64(delta(st.Received, old.Received)) / dt
+				v.DropRate += float64(delta(st.Dropped, old.Dropped)) / dt
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// previous returns the member's previous sample and the seconds since it,
+// if it is of the same incarnation.
+func previous(prev map[string]sample, cur sample, name string) (sample, float64, bool) {
+	was, ok := prev[name]
+	if !ok || !was.obs.Started.Equal(cur.obs.Started) {
+		return sample{}, 0, false
+	}
+	dt := cur.at.Sub(was.at).Seconds()
+	if dt <= 0 {
+		return sample{}, 0, false
+	}
+	return was, dt, true
+}
+
+// delta is how much a counter grew; a counter that went back restarted.
+func delta(cur, old uint64) uint64 {
+	if cur < old {
+		return cur
+	}
+	return cur - old
+}
+
+// describeFaults says what fault rules a peer applies, or "" for none.
+func describeFaults(r fault.Rules) string {
+	var parts []string
+	if len(r.Partition) > 0 {
+		groups := make([]string, len(r.Partition))
+		for i, g := range r.Partition {
+			groups[i] = strings.Join(g, ",")
+		}
+		parts = append(parts, "partition "+strings.Join(groups, " | "))
+	}
+	if r.Delay > 0 {
+		parts = append(parts, "delay "+r.Delay.String())
+	}
+	if r.Drop > 0 {
+		parts = append(parts, fmt.Sprintf("drop %g%%", r.Drop*100))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,143 @@
+package ui
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pyros-mesh/pyros/fault"
+	"github.com/pyros-mesh/pyros/peer"
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// TestSnapshotRates checks rates and means against the previous round, and
+// what a snapshot leaves out.
+func TestSnapshotRates(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	started := t0.Add(-time.Hour)
+	obs := func(requests, errs uint64, seconds float64, sent, received, dropped uint64) peer.Observation {
+		return peer.Observation{Name: "a", Host: "h", Started: started, Sees: []string{"a", "b"}, Links: []string{"b"},
+			Served:  map[string]peer.ServedStats{"svc/x": {Requests: requests, Errors: errs, Seconds: seconds}},
+			Streams: map[string]peer.StreamStats{"s/t": {Sent: sent, Received: received, Dropped: dropped}}}
+	}
+	prev := map[string]sample{"a": {at: t0, obs: obs(10, 1, 1.0, 100, 0, 0)}}
+	r := round{self: "a", at: t0.Add(2 * time.Second),
+		members:  []peer.Member{{Name: "a", Services: []string{"svc/x", "pyros.observe"}}, {Name: "b", Services: []string{"pyros.observe"}}},
+		obs:      map[string]sample{"a": {at: t0.Add(2 * time.Second), obs: obs(30, 5, 1.5, 140, 6, 4)}},
+		errs:     map[string]error{"b": errors.New("timed out")},
+		services: []peer.Service{{Name: "svc/x", Providers: []string{"a"}}, {Name: "pyros.observe", Providers: []string{"a", "b"}}},
+		streams:  []peer.StreamInfo{{Name: "s/t", Publishers: []string{"a"}, Subscribers: []string{"a"}}},
+		gone:     map[string]departed{"c": {reason: "failed", since: t0, last: peer.Observation{Host: "hc"}}},
+	}
+	s := r.snapshot(prev)
+	if len(s.Services) != 1 || s.Services[0].Name != "svc/x" {
+		t.Fatalf("services: %+v (pyros.* are the runtime's own)", s.Services)
+	}
+	pv := s.Services[0].Providers[0]
+	if pv.Requests != 30 || pv.Errors != 5 || !near(pv.Rate, 10) || !near(pv.ErrorRate, 2) || !near(pv.MeanMs, 25) {
+		t.Errorf("provider: %+v, want 10 req/s, 2 err/s, 25 ms (0.5 s over 20 requests)", pv)
+	}
+	st := s.Streams[0]
+	if !near(st.Rate, 20) || !near(st.ReceivedRate, 3) || !near(st.DropRate, 2) || st.Dropped != 4 {
+		t.Errorf("stream: %+v, want 20/s sent, 3/s received, 2/s dropped", st)
+	}
+	if len(s.Peers) != 3 {
+		t.Fatalf("peers: %+v", s.Peers)
+	}
+	a, b, c := s.Peers[0], s.Peers[1], s.Peers[2]
+	if a.State != StateAlive || !a.Self || a.Uptime != 3602 || a.Host != "h" || !slices.Equal(a.Services, []string{"svc/x"}) || a.Group != 0 {
+		t.Errorf("a: %+v", a)
+	}
+	if b.State != StateUnreachable || b.Reason != "timed out" || b.Group != -1 {
+		t.Errorf("b: %+v", b)
+	}
+	if c.Name != "c" || c.State != StateDead || c.Reason != "failed" || c.Host != "hc" {
+		t.Errorf("c: %+v", c)
+	}
+	if !slices.Equal(s.Links, []Link{{A: "a", B: "b"}}) || s.Partitioned {
+		t.Errorf("links %+v, partitioned %v", s.Links, s.Partitioned)
+	}
+
+	// a restarted provider (another Started) has no rate yet, only totals
+	r.obs["a"] = sample{at: r.at, obs: peer.Observation{Started: t0, Served: map[string]peer.ServedStats{"svc/x": {Requests: 2, Seconds: 0.002}}}}
+	pv = r.snapshot(prev).Services[0].Providers[0]
+	if pv.Rate != 0 || pv.Requests != 2 || !near(pv.MeanMs, 1) {
+		t.Errorf("restarted provider: %+v", pv)
+	}
+}
+
+// TestSnapshotPartition checks that peers that see different members fall
+// into different groups, the serving peer's first.
+func TestSnapshotPartition(t *testing.T) {
+	now := time.Now()
+	o := func(name string, sees ...string) sample {
+		return sample{at: now, obs: peer.Observation{Name: name, Sees: sees, Faults: fault.Rules{Partition: [][]string{{"a", "b"}, {"c"}}}}}
+	}
+	r := round{self: "c", at: now,
+		members: []peer.Member{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "d"}},
+		obs:     map[string]sample{"a": o("a", "a", "b", "d"), "b": o("b", "a", "b", "d"), "c": o("c", "c", "d"), "d": o("d", "a", "b", "c", "d")}}
+	s := r.snapshot(nil)
+	if !s.Partitioned || len(s.Groups) != 3 {
+		t.Fatalf("groups: %+v", s.Groups)
+	}
+	group := map[string]int{}
+	for _, p := range s.Peers {
+		group[p.Name] = p.Group
+	}
+	if group["c"] != 0 || group["a"] != group["b"] || group["a"] == group["d"] || group["d"] == 0 {
+		t.Errorf("groups by peer: %v", group)
+	}
+	if s.Peers[0].Faults != "partition a,b | c" {
+		t.Errorf("faults: %q", s.Peers[0].Faults)
+	}
+}
+
+func TestGateway(t *testing.T) {
+	for _, c := range []struct {
+		m    peer.Member
+		want bool
+	}{
+		{peer.Member{Name: "robot", Services: []string{"ros/add_two_ints"}}, true},
+		{peer.Member{Name: "robot", Streams: map[string]peer.StreamUse{"ros/chatter": {Pubs: 1}}}, true},
+		{peer.Member{Name: "rosgw-1"}, true},
+		{peer.Member{Name: "pyros-1", Services: []string{"demo/echo"}, Streams: map[string]peer.StreamUse{"ros/chatter": {Subs: 1}}}, false},
+	} {
+		if got := gateway(c.m); got != c.want {
+			t.Errorf("gateway(%+v) = %v", c.m, got)
+		}
+	}
+}
+
+// TestTracker checks that members that leave, fail or vanish stay on the
+// map for keep, and come back alive when they rejoin.
+func TestTracker(t *testing.T) {
+	tr := newTracker(time.Minute, 10*time.Second)
+	now := time.Now()
+	ms := func(names ...string) []peer.Member {
+		var out []peer.Member
+		for _, n := range names {
+			out = append(out, peer.Member{Name: n})
+		}
+		return out
+	}
+	tr.round(ms("a", "b", "c"), map[string]sample{"b": {obs: peer.Observation{Host: "hb"}}}, now)
+	tr.event(peer.Event{Type: peer.MemberFailed, Member: peer.Member{Name: "b"}}, now)
+	gone := tr.round(ms("a"), nil, now.Add(time.Second))
+	if gone["b"].reason != "failed" || gone["b"].last.Host != "hb" || gone["c"].reason != "gone" || len(gone) != 2 {
+		t.Fatalf("gone: %+v", gone)
+	}
+	tr.event(peer.Event{Type: peer.MemberJoined, Member: peer.Member{Name: "b"}}, now)
+	tr.event(peer.Event{Type: peer.MemberLeft, Member: peer.Member{Name: "a"}}, now)
+	if gone = tr.round(ms("b"), nil, now.Add(2*time.Second)); len(gone) != 2 || gone["a"].reason != "left" {
+		t.Fatalf("after b rejoined and a left: %+v", gone)
+	}
+	if gone = tr.round(ms("b"), nil, now.Add(20*time.Second)); len(gone) != 1 || gone["c"].reason != "gone" {
+		t.Fatalf("after keepLeft: %+v", gone)
+	}
+	if gone = tr.round(ms("b"), nil, now.Add(2*time.Minute)); len(gone) != 0 {
+		t.Fatalf("after keep: %+v", gone)
+	}
+}
