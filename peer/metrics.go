@@ -133,6 +133,7 @@ var (
 	streamSent     = prometheus.NewDesc("pyros_stream_sent_total", "Messages this peer published, by stream.", []string{"stream"}, nil)
 	streamDropped  = prometheus.NewDesc("pyros_stream_dropped_total", "Messages dropped, by stream and side (publisher: a link full or gone; subscriber: a handler behind).", []string{"stream", "side"}, nil)
 	streamReceived = prometheus.NewDesc("pyros_stream_received_total", "Messages this peer's subscriptions received, by stream.", []string{"stream"}, nil)
+	streamBytes    = prometheus.NewDesc("pyros_stream_bytes_total", "Payload bytes of the messages this peer published (side publisher) or received (side subscriber), by stream.", []string{"stream", "side"}, nil)
 	streamLost     = prometheus.NewDesc("pyros_stream_lost_total", "Messages missing from publishers' sequences, by stream.", []string{"stream"}, nil)
 )
 
@@ -141,6 +142,7 @@ func (c *streamCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- streamDropped
 	ch <- streamReceived
 	ch <- streamLost
+	ch <- streamBytes
 }
 
 func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
@@ -148,10 +150,12 @@ func (c *streamCollector) Collect(ch chan<- prometheus.Metric) {
 	for name, s := range pubs {
 		ch <- prometheus.MustNewConstMetric(streamSent, prometheus.CounterValue, float64(s.Sent), name)
 		ch <- prometheus.MustNewConstMetric(streamDropped, prometheus.CounterValue, float64(s.Dropped), name, "publisher")
+		ch <- prometheus.MustNewConstMetric(streamBytes, prometheus.CounterValue, float64(s.Bytes), name, "publisher")
 	}
 	for name, s := range subs {
 		ch <- prometheus.MustNewConstMetric(streamReceived, prometheus.CounterValue, float64(s.Received), name)
 		ch <- prometheus.MustNewConstMetric(streamDropped, prometheus.CounterValue, float64(s.Dropped), name, "subscriber")
 		ch <- prometheus.MustNewConstMetric(streamLost, prometheus.CounterValue, float64(s.Lost), name)
+		ch <- prometheus.MustNewConstMetric(streamBytes, prometheus.CounterValue, float64(s.Bytes), name, "subscriber")
 	}
 }

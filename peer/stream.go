@@ -65,6 +65,7 @@ type Publisher struct {
 
 	seq     atomic.Uint64
 	sent    atomic.Uint64
+	bytes   atomic.Uint64 // payload bytes sent
 	dropped atomic.Uint64
 	outs    atomic.Pointer[[]*mesh.StreamOut] // remote subscriber peers, copy on write
 
@@ -76,6 +77,7 @@ type Publisher struct {
 // PublisherStats counts what a publisher did.
 type PublisherStats struct {
 	Sent        uint64 // messages sent (each counted once, whatever the fan-out)
+	Bytes       uint64 // their payload bytes
 	Dropped     uint64 // deliveries to a peer dropped because its link was full or gone
 	Subscribers int    // remote peers the stream currently goes to
 }
@@ -129,6 +131,7 @@ func (pub *Publisher) SendEncoded(payload []byte) error {
 		pub.mu.Unlock()
 	}
 	pub.sent.Add(1)
+	pub.bytes.Add(uint64(len(payload)))
 	for _, o := range *pub.outs.Load() {
 		if !o.Send(seq, payload) {
 			pub.dropped.Add(1)
@@ -143,7 +146,7 @@ func (pub *Publisher) Codec() string { return pub.codec.Name() }
 
 // Stats returns the publisher's counters.
 func (pub *Publisher) Stats() PublisherStats {
-	return PublisherStats{Sent: pub.sent.Load(), Dropped: pub.dropped.Load(), Subscribers: len(*pub.outs.Load())}
+	return PublisherStats{Sent: pub.sent.Load(), Bytes: pub.bytes.Load(), Dropped: pub.dropped.Load(), Subscribers: len(*pub.outs.Load())}
 }
 
 // Close stops publishing; subscribers are told the stream ended.

@@ -292,6 +292,7 @@ func (t *streamTable) totals() (map[string]PublisherStats, map[string]Subscripti
 		for pub := range ps {
 			s := pub.Stats()
 			sum.Sent += s.Sent
+			sum.Bytes += s.Bytes
 			sum.Dropped += s.Dropped
 		}
 		pubs[name] = sum
@@ -302,6 +303,7 @@ func (t *streamTable) totals() (map[string]PublisherStats, map[string]Subscripti
 		for _, sub := range ss {
 			s := sub.Stats()
 			sum.Received += s.Received
+			sum.Bytes += s.Bytes
 			sum.Dropped += s.Dropped
 			sum.Lost += s.Lost
 		}

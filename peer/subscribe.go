@@ -28,6 +28,7 @@ type Subscription struct {
 	wake   chan struct{}
 
 	received atomic.Uint64
+	bytes    atomic.Uint64 // payload bytes received
 	dropped  atomic.Uint64
 	lost     atomic.Uint64
 
@@ -39,6 +40,7 @@ type Subscription struct {
 // SubscriptionStats counts what a subscription saw.
 type SubscriptionStats struct {
 	Received uint64 // messages handed to the handler
+	Bytes    uint64 // their payload bytes
 	Dropped  uint64 // messages dropped because the handler fell behind
 	Lost     uint64 // messages missing from publishers' sequences (dropped upstream)
 }
@@ -67,7 +69,7 @@ func (p *Peer) Subscribe(ctx context.Context, name string, handler func(Message)
 
 // Stats returns the subscription's counters.
 func (s *Subscription) Stats() SubscriptionStats {
-	return SubscriptionStats{Received: s.received.Load(), Dropped: s.dropped.Load(), Lost: s.lost.Load()}
+	return SubscriptionStats{Received: s.received.Load(), Bytes: s.bytes.Load(), Dropped: s.dropped.Load(), Lost: s.lost.Load()}
 }
 
 // Close ends the subscription and waits for its handler to return.
@@ -163,13 +165,16 @@ func (s *Subscription) run(ctx context.Context) {
 		batch, arenas := s.q, s.arenas
 		s.q, s.arenas = s.spare[:0], nil
 		s.mu.Unlock()
+		n := 0
 		for _, m := range batch {
 			if ctx.Err() != nil {
 				return
 			}
+			n += len(m.payload)
 			s.handler(m)
 		}
 		s.received.Add(uint64(len(batch)))
+		s.bytes.Add(uint64(n))
 		clear(batch)
 		s.spare = batch
 		s.recycle(arenas)

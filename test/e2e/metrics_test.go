@@ -77,6 +77,7 @@ func TestMetrics(t *testing.T) {
 		{"pyros_members", nil, 1},
 		{"pyros_member_events_total", nil, 1},
 		{"pyros_stream_sent_total", map[string]string{"stream": "demo/ticks"}, 1},
+		{"pyros_stream_bytes_total", map[string]string{"stream": "demo/ticks", "side": "publisher"}, 1},
 		{"go_goroutines", nil, 1},
 	} {
 		v, ok := value(c.name, c.labels)
