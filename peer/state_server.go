@@ -262,6 +262,11 @@ func (p *Peer) StateAddr() string {
 // stateChanged follows the server's status: it counts leader changes and
 // republishes the catalog, which carries this server's role.
 func (p *Peer) stateChanged() {
+	select {
+	case <-p.started: // p.server is set before started closes
+	default:
+		return // start publishes the catalog once it is done
+	}
 	if p.server != nil {
 		if l := p.server.Status().LeaderName; l != "" && l != p.leaderSeen() {
 			p.setLeaderSeen(l)
