@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/peer"
 )
 
@@ -53,7 +54,7 @@ func (s *Server) serveCall(ctx context.Context, w http.ResponseWriter, r *http.R
 		answer(w, code, "error", msg)
 		return
 	}
-	answer(w, http.StatusOK, "result", jsonable(res))
+	answer(w, http.StatusOK, "result", codec.JSONable(res))
 }
 
 // callFailure maps a call's error to a status and one line.

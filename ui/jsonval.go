@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/pyros-mesh/pyros/codec"
 )
 
 // callRequest is the body of POST /api/call.
@@ -31,7 +33,7 @@ func decodeCall(b []byte) (callRequest, error) {
 		if err := strictDecode(raw.Arg, &req.Arg); err != nil {
 			return callRequest{}, fmt.Errorf("arg: %w", err)
 		}
-		req.Arg = numbers(req.Arg)
+		req.Arg = codec.JSONNumbers(req.Arg)
 	}
 	return req, nil
 }
@@ -47,48 +49,4 @@ func strictDecode(b []byte, v any) error {
 		return errors.New("trailing data after the value")
 	}
 	return nil
-}
-
-// numbers turns json.Numbers into int64 where they are integers, float64
-// otherwise.
-func numbers(v any) any {
-	switch t := v.(type) {
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		f, _ := t.Float64()
-		return f
-	case map[string]any:
-		for k, e := range t {
-			t[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = numbers(e)
-		}
-	}
-	return v
-}
-
-// jsonable converts decoded values (maps with non-string keys included)
-// into values encoding/json accepts.
-func jsonable(v any) any {
-	switch t := v.(type) {
-	case map[any]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
-	case map[string]any:
-		for k, e := range t {
-			t[k] = jsonable(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = jsonable(e)
-		}
-	}
-	return v
 }

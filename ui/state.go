@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/peer"
 )
 
@@ -78,7 +79,7 @@ func entryOf(e peer.Entry) stateEntry {
 		if err := e.Decode(&v); err != nil {
 			v = fmt.Sprintf("<%v>", err)
 		}
-		se.Value = jsonable(v)
+		se.Value = codec.JSONable(v)
 	}
 	return se
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/peer"
 )
 
@@ -74,7 +75,7 @@ func encodeValue(m peer.Message, skipped uint64) []byte {
 	if err := m.Decode(&v); err != nil {
 		v = fmt.Sprintf("<undecodable %s payload: %v>", m.Codec(), err)
 	}
-	sv := streamValue{From: m.From(), Seq: m.Seq, Value: jsonable(v), Skipped: skipped}
+	sv := streamValue{From: m.From(), Seq: m.Seq, Value: codec.JSONable(v), Skipped: skipped}
 	b, err := json.Marshal(sv)
 	if err != nil {
 		sv.Value = fmt.Sprint(v)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/peer"
 )
 
@@ -46,7 +47,7 @@ func cmdCall(args []string, out, errw io.Writer) int {
 		fmt.Fprintln(errw, "pyros-peer call:", describe(err, *timeout))
 		return exitFail
 	}
-	b, err := json.Marshal(jsonable(res))
+	b, err := json.Marshal(codec.JSONable(res))
 	if err != nil {
 		fmt.Fprintln(errw, "pyros-peer call: result is not JSON:", err)
 		return exitFail

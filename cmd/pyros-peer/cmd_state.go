@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/peer"
 )
 
@@ -218,7 +219,7 @@ func value(e peer.Entry) any {
 	if err := e.Decode(&v); err != nil {
 		return fmt.Sprintf("<%v>", err)
 	}
-	return jsonable(v)
+	return codec.JSONable(v)
 }
 
 func entryJSON(e peer.Entry) map[string]any {

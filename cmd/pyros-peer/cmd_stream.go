@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/peer"
 )
 
@@ -212,7 +213,7 @@ func formatMessage(m peer.Message, full bool) string {
 	if err := m.Decode(&v); err != nil {
 		v = fmt.Sprintf("<undecodable %s payload: %v>", m.Codec(), err)
 	}
-	v = jsonable(v)
+	v = codec.JSONable(v)
 	if full {
 		v = map[string]any{"stream": m.Stream(), "from": m.From(), "seq": m.Seq, "value": v}
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pyros-mesh/pyros/codec"
 )
 
 // sharedState narrates the replicated state: a write that survives the
@@ -140,7 +142,7 @@ func (w *stateWriter) stop() (ok, failed int64) {
 
 // jsonText renders a decoded value as JSON.
 func jsonText(v any) string {
-	b, err := json.Marshal(jsonable(v))
+	b, err := json.Marshal(codec.JSONable(v))
 	if err != nil {
 		return fmt.Sprint(v)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/pyros-mesh/pyros/codec"
 )
 
 // parseJSON decodes a command-line JSON argument into plain values, keeping
@@ -18,47 +20,5 @@ func parseJSON(s string) (any, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("bad JSON argument: trailing data after the value")
 	}
-	return numbers(v), nil
-}
-
-func numbers(v any) any {
-	switch t := v.(type) {
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		f, _ := t.Float64()
-		return f
-	case map[string]any:
-		for k, e := range t {
-			t[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = numbers(e)
-		}
-	}
-	return v
-}
-
-// jsonable converts decoded values (maps with non-string keys included)
-// into values encoding/json accepts.
-func jsonable(v any) any {
-	switch t := v.(type) {
-	case map[any]any:
-		m := make(map[string]any, len(t))
-		for k, e := range t {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
-	case map[string]any:
-		for k, e := range t {
-			t[k] = jsonable(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = jsonable(e)
-		}
-	}
-	return v
+	return codec.JSONNumbers(v), nil
 }
