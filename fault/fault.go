@@ -61,6 +61,12 @@ func (r Rules) validate() error {
 	return nil
 }
 
+// Separates reports whether r's partition puts a and b in different
+// groups.
+func (r Rules) Separates(a, b string) bool {
+	return r.blockedFrom(a)[b]
+}
+
 // blockedFrom returns the peers that r separates from self.
 func (r Rules) blockedFrom(self string) map[string]bool {
 	mine := slices.IndexFunc(r.Partition, func(g []string) bool { return slices.Contains(g, self) })

@@ -62,6 +62,9 @@ func TestBlocked(t *testing.T) {
 		if got := f.Blocked(c.peer); got != c.want {
 			t.Errorf("%s-%s: blocked %v, want %v", c.self, c.peer, got, c.want)
 		}
+		if got := r.Separates(c.self, c.peer); got != c.want {
+			t.Errorf("%s-%s: separates %v, want %v", c.self, c.peer, got, c.want)
+		}
 	}
 }
 

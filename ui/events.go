@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/pyros-mesh/pyros/peer"
 )
 
 // watch feeds membership events to the tracker until Close.
@@ -86,7 +88,30 @@ func (s *Server) gather(ctx context.Context) round {
 	r.at = time.Now()
 	r.services, r.streams = s.p.Services(), s.p.Streams()
 	r.gone = s.track.round(r.members, r.obs, r.at)
+	s.probeGone(ctx, r.gone)
 	return r
+}
+
+// probeGone asks the gossip port of each member that failed or vanished
+// whether its process is gone or cut off, in parallel.
+func (s *Server) probeGone(ctx context.Context, gone map[string]departed) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, d := range gone {
+		if d.reason == peer.MemberLeft.String() || d.addr == "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := probe(ctx, d.addr, s.cfg.ObserveTimeout)
+			mu.Lock()
+			defer mu.Unlock()
+			d.reach = res
+			gone[name] = d
+		}()
+	}
+	wg.Wait()
 }
 
 // publish makes b the latest snapshot and wakes the viewers.

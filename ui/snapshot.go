@@ -29,7 +29,8 @@ type Snapshot struct {
 const (
 	StateAlive       = "alive"       // a member that answered
 	StateUnreachable = "unreachable" // a member that did not answer in time
-	StateDead        = "dead"        // left, failed or gone recently
+	StateDead        = "dead"        // left, or its process is gone
+	StateCutOff      = "cut off"     // runs, or may, but the serving peer cannot reach it: a partition
 )
 
 // PeerView is one circle of the map.
@@ -41,10 +42,10 @@ type PeerView struct {
 	Role     string    `json:"role,omitempty"` // "leader" or "server": a state server
 	Gateway  bool      `json:"gateway,omitempty"`
 	Self     bool      `json:"self,omitempty"`
-	State    string    `json:"state"`            // StateAlive, StateUnreachable or StateDead
+	State    string    `json:"state"`            // StateAlive, StateUnreachable, StateDead or StateCutOff
 	Reason   string    `json:"reason,omitempty"` // why unreachable or dead
-	Since    time.Time `json:"since,omitzero"`   // when it died
-	Group    int       `json:"group"`            // index in Snapshot.Groups; -1: its view is unknown
+	Since    time.Time `json:"since,omitzero"`   // when the mesh lost it
+	Group    int       `json:"group"`            // index in Snapshot.Groups; -1: none
 	Sees     []string  `json:"sees,omitempty"`
 	Links    []string  `json:"links,omitempty"`
 	Services []string  `json:"services,omitempty"`
@@ -57,10 +58,12 @@ type Link struct {
 	B string `json:"b"`
 }
 
-// Group is the members that see the same set of live members.
+// Group is the members that see the same set of live members or, with
+// Cut, the members cut off from the serving peer.
 type Group struct {
 	Sees  []string `json:"sees"`
 	Peers []string `json:"peers"`
+	Cut   bool     `json:"cut,omitempty"`
 }
 
 // ServiceView is a service and what each provider served.
@@ -108,6 +111,8 @@ type departed struct {
 	reason string // "left", "failed" or "gone"
 	since  time.Time
 	last   peer.Observation // the last one it gave, if any
+	addr   string           // its gossip address, if known
+	reach  reach            // what that address said this round
 }
 
 // round is what one sampling gathered: the inputs of a Snapshot.
@@ -139,12 +144,10 @@ func (r round) snapshot(prev map[string]sample) Snapshot {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		d := r.gone[name]
-		v := PeerView{Name: name, State: StateDead, Reason: d.reason, Since: d.since, Group: -1}
-		v.Host, v.Started = d.last.Host, d.last.Started
-		s.Peers = append(s.Peers, v)
+		s.Peers = append(s.Peers, r.departedView(name, r.gone[name]))
 	}
-	s.Groups, s.Partitioned = r.group(s.Peers)
+	s.Groups = r.group(s.Peers)
+	s.Partitioned = len(s.Groups) > 1
 	s.Links = r.links()
 	s.Services = r.serviceViews(prev)
 	s.Streams = r.streamViews(prev)
@@ -165,6 +168,9 @@ func (r round) peerView(m peer.Member) PeerView {
 		if err := r.errs[m.Name]; err != nil {
 			v.Reason = err.Error()
 		}
+		if r.faultCut(m.Name) {
+			v.State, v.Reason = StateCutOff, "a fault partition separates it from "+r.self
+		}
 		return v
 	}
 	o := smp.obs
@@ -174,6 +180,36 @@ func (r round) peerView(m peer.Member) PeerView {
 	}
 	v.Role = cmp.Or(o.Role, v.Role)
 	return v
+}
+
+// departedView draws a member the mesh lost. One that left is dead; one
+// that failed or vanished is dead if its host refused a connection, and cut
+// off if a fault partition of the serving peer separates them, if its port
+// still answers (it runs, or is paused), or if its host is silent (a
+// network partition, or the host is down).
+func (r round) departedView(name string, d departed) PeerView {
+	v := PeerView{Name: name, State: StateDead, Reason: d.reason, Since: d.since, Group: -1, Host: d.last.Host, Started: d.last.Started}
+	if d.reason == peer.MemberLeft.String() {
+		return v
+	}
+	switch {
+	case r.faultCut(name):
+		v.State, v.Reason = StateCutOff, "a fault partition separates it from "+r.self
+	case d.reach == reachOpen:
+		v.State, v.Reason = StateCutOff, "its port answers, but not through the mesh: partitioned, or paused"
+	case d.reach == reachSilent:
+		v.State, v.Reason = StateCutOff, "its host does not answer: partitioned, or down"
+	case d.reach == reachRefused:
+		v.Reason = d.reason + ", its process is gone"
+	}
+	return v
+}
+
+// faultCut reports whether the serving peer's fault rules separate it from
+// the member.
+func (r round) faultCut(name string) bool {
+	smp, ok := r.obs[r.self]
+	return ok && smp.obs.Faults.Separates(r.self, name)
 }
 
 // gateway tells a ROS gateway: it bridges names under ros/, or says so in
@@ -195,10 +231,11 @@ func gateway(m peer.Member) bool {
 	return false
 }
 
-// group sets each answering peer's Group by the set of members it sees;
-// the serving peer's group comes first. The mesh is partitioned when there
-// is more than one group.
-func (r round) group(peers []PeerView) ([]Group, bool) {
+// group sets each answering peer's Group by the set of members it sees,
+// the serving peer's group first, and puts the peers cut off in a last
+// group of their own. The mesh is partitioned when there is more than one
+// group.
+func (r round) group(peers []PeerView) []Group {
 	index := map[string]int{}
 	var groups []Group
 	order := make([]int, 0, len(peers))
@@ -222,10 +259,20 @@ func (r round) group(peers []PeerView) ([]Group, bool) {
 		groups[g].Peers = append(groups[g].Peers, peers[i].Name)
 		peers[i].Group = g
 	}
+	cut := Group{Cut: true}
+	for i, p := range peers {
+		if p.State == StateCutOff {
+			cut.Peers = append(cut.Peers, p.Name)
+			peers[i].Group = len(groups)
+		}
+	}
+	if cut.Peers != nil {
+		groups = append(groups, cut)
+	}
 	if groups == nil {
 		groups = []Group{}
 	}
-	return groups, len(groups) > 1
+	return groups
 }
 
 // links is the union of the links every answering peer dialed, each pair

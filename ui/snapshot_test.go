@@ -95,6 +95,57 @@ func TestSnapshotPartition(t *testing.T) {
 	}
 }
 
+// TestSnapshotCutOff checks how members the serving peer lost are drawn:
+// cut off by its fault partition, by what their port said, or dead.
+func TestSnapshotCutOff(t *testing.T) {
+	now := time.Now()
+	rules := fault.Rules{Partition: [][]string{{"a", "b"}, {"c", "d"}}}
+	sees := []string{"a", "b", "c"}
+	r := round{self: "a", at: now,
+		members: []peer.Member{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "x"}},
+		obs: map[string]sample{"a": {at: now, obs: peer.Observation{Name: "a", Sees: sees, Faults: rules}},
+			"b": {at: now, obs: peer.Observation{Name: "b", Sees: sees, Faults: rules}}},
+		errs: map[string]error{"c": errors.New("partitioned"), "x": errors.New("timed out")},
+		gone: map[string]departed{
+			"d": {reason: "failed", since: now},
+			"e": {reason: "failed", since: now, addr: "e:1", reach: reachOpen},
+			"f": {reason: "gone", since: now, addr: "f:1", reach: reachSilent},
+			"g": {reason: "failed", since: now, addr: "g:1", reach: reachRefused},
+			"h": {reason: "left", since: now, addr: "h:1", reach: reachOpen},
+		}}
+	s := r.snapshot(nil)
+	state := map[string]string{}
+	group := map[string]int{}
+	for _, p := range s.Peers {
+		state[p.Name], group[p.Name] = p.State, p.Group
+	}
+	want := map[string]string{"a": StateAlive, "b": StateAlive, "c": StateCutOff, "x": StateUnreachable,
+		"d": StateCutOff, "e": StateCutOff, "f": StateCutOff, "g": StateDead, "h": StateDead}
+	for name, st := range want {
+		if state[name] != st {
+			t.Errorf("%s: %q, want %q", name, state[name], st)
+		}
+	}
+	if !s.Partitioned || len(s.Groups) != 2 || !s.Groups[1].Cut || !slices.Equal(s.Groups[1].Peers, []string{"c", "d", "e", "f"}) {
+		t.Fatalf("groups: %+v", s.Groups)
+	}
+	if group["a"] != 0 || group["b"] != 0 || group["c"] != 1 || group["x"] != -1 || group["g"] != -1 {
+		t.Errorf("groups by peer: %v", group)
+	}
+
+	// without a fault rule, a member that only stopped answering is no
+	// partition yet
+	for _, name := range []string{"a", "b"} {
+		smp := r.obs[name]
+		smp.obs.Faults = fault.Rules{}
+		r.obs[name] = smp
+	}
+	r.gone = nil
+	if s = r.snapshot(nil); s.Partitioned || s.Peers[2].State != StateUnreachable {
+		t.Errorf("no rules: partitioned %v, c %+v", s.Partitioned, s.Peers[2])
+	}
+}
+
 func TestGateway(t *testing.T) {
 	for _, c := range []struct {
 		m    peer.Member
@@ -123,10 +174,13 @@ func TestTracker(t *testing.T) {
 		}
 		return out
 	}
-	tr.round(ms("a", "b", "c"), map[string]sample{"b": {obs: peer.Observation{Host: "hb"}}}, now)
-	tr.event(peer.Event{Type: peer.MemberFailed, Member: peer.Member{Name: "b"}}, now)
+	members := ms("a", "b", "c")
+	members[2].Addr = "127.0.0.1:3"
+	tr.round(members, map[string]sample{"b": {obs: peer.Observation{Host: "hb"}}}, now)
+	tr.event(peer.Event{Type: peer.MemberFailed, Member: peer.Member{Name: "b", Addr: "127.0.0.1:2"}}, now)
 	gone := tr.round(ms("a"), nil, now.Add(time.Second))
-	if gone["b"].reason != "failed" || gone["b"].last.Host != "hb" || gone["c"].reason != "gone" || len(gone) != 2 {
+	if gone["b"].reason != "failed" || gone["b"].last.Host != "hb" || gone["b"].addr != "127.0.0.1:2" ||
+		gone["c"].reason != "gone" || gone["c"].addr != "127.0.0.1:3" || len(gone) != 2 {
 		t.Fatalf("gone: %+v", gone)
 	}
 	tr.event(peer.Event{Type: peer.MemberJoined, Member: peer.Member{Name: "b"}}, now)

@@ -16,11 +16,11 @@ type tracker struct {
 	mu   sync.Mutex
 	gone map[string]departed
 	last map[string]peer.Observation
-	seen map[string]bool // the members of the previous round
+	seen map[string]string // the members of the previous round, and their gossip addresses
 }
 
 func newTracker(keep, keepLeft time.Duration) *tracker {
-	return &tracker{keep: keep, keepLeft: keepLeft, gone: map[string]departed{}, last: map[string]peer.Observation{}, seen: map[string]bool{}}
+	return &tracker{keep: keep, keepLeft: keepLeft, gone: map[string]departed{}, last: map[string]peer.Observation{}, seen: map[string]string{}}
 }
 
 // event applies a membership event.
@@ -31,7 +31,7 @@ func (t *tracker) event(e peer.Event, now time.Time) {
 	case peer.MemberJoined:
 		delete(t.gone, e.Member.Name)
 	case peer.MemberLeft, peer.MemberFailed:
-		t.gone[e.Member.Name] = departed{reason: e.Type.String(), since: now, last: t.last[e.Member.Name]}
+		t.gone[e.Member.Name] = departed{reason: e.Type.String(), since: now, last: t.last[e.Member.Name], addr: e.Member.Addr}
 	}
 }
 
@@ -41,14 +41,15 @@ func (t *tracker) event(e peer.Event, now time.Time) {
 func (t *tracker) round(members []peer.Member, obs map[string]sample, now time.Time) map[string]departed {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	here := make(map[string]bool, len(members))
+	here := make(map[string]string, len(members))
 	for _, m := range members {
-		here[m.Name] = true
+		here[m.Name] = m.Addr
 		delete(t.gone, m.Name)
 	}
-	for name := range t.seen {
-		if _, ok := t.gone[name]; !ok && !here[name] {
-			t.gone[name] = departed{reason: "gone", since: now, last: t.last[name]}
+	for name, addr := range t.seen {
+		_, gone := t.gone[name]
+		if _, ok := here[name]; !ok && !gone {
+			t.gone[name] = departed{reason: "gone", since: now, last: t.last[name], addr: addr}
 		}
 	}
 	t.seen = here

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,4 +152,57 @@ func TestUIVerb(t *testing.T) {
 		}
 	}
 	t.Fatalf("no snapshot with dora and demo/ticks: %v", sc.Err())
+}
+
+// TestUIPartition cuts a four-peer mesh in two with `pyros-peer fault
+// partition` and checks that the page shows the partition as such: the far
+// side cut off in a group of its own, not dead; then heals it. A peer
+// paused with SIGSTOP is drawn cut off too (its port still answers), and
+// alive again once resumed.
+func TestUIPartition(t *testing.T) {
+	b := newBrowser(t, 1400, 860)
+	m := newMesh(t)
+	alice := m.startPeer("alice", "--demo", "--faults", "--http", "127.0.0.1:0")
+	u := uiRE.FindStringSubmatch(alice.ready)
+	if u == nil {
+		t.Fatalf("ready line names no ui URL: %q", alice.ready)
+	}
+	bob := m.startPeer("bob", "--faults")
+	m.startPeer("carol", "--demo", "--faults")
+	m.startPeer("dave", "--faults")
+	b.do("open "+u[1], chromedp.Navigate(u[1]))
+	all := peerOnMap("alice", "alive") + ` && ` + peerOnMap("bob", "alive") + ` && ` + peerOnMap("carol", "alive") +
+		` && ` + peerOnMap("dave", "alive") + ` && document.querySelector('#partition').hidden`
+	b.waitJS("four peers alive, no partition", all, 30*time.Second)
+
+	fault := func(args ...string) {
+		t.Helper()
+		if out, errs, code := m.cli(append([]string{"fault"}, args...)...); code != 0 {
+			t.Fatalf("fault %v: exit %d: %s %s", args, code, out, errs)
+		}
+	}
+	fault("partition", "alice,bob", "/", "carol,dave")
+	b.waitJS("carol and dave cut off, in a group of their own",
+		peerOnMap("alice", "alive")+` && `+peerOnMap("bob", "alive")+` && `+peerOnMap("carol", "cut off")+` && `+peerOnMap("dave", "cut off")+
+			` && !document.querySelector('#partition').hidden`+
+			` && document.querySelector('#partition').textContent.includes('carol, dave cut off from alice')`+
+			` && [...document.querySelectorAll('#map .group text')].some((e) => e.textContent === 'cut off from alice')`, 30*time.Second)
+	b.screenshot("ui-partition.png")
+	b.waitJS("carol and dave still cut off once gossip has declared them failed",
+		peerOnMap("carol", "cut off")+` && `+peerOnMap("dave", "cut off")+
+			` && document.querySelector('#map [data-peer="carol"] .sub').textContent.includes('lost since')`+
+			` && document.querySelector('#map [data-peer="dave"] .sub').textContent.includes('lost since')`, 60*time.Second)
+	fault("heal")
+	b.waitJS("all alive again after the heal", all, 60*time.Second)
+
+	if err := bob.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bob.cmd.Process.Signal(syscall.SIGCONT) })
+	b.waitJS("paused bob drawn cut off, not dead", peerOnMap("bob", "cut off")+` && `+peerOnMap("alice", "alive"), 60*time.Second)
+	t.Logf("page text while bob is paused:\n%s", b.text())
+	if err := bob.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS("bob alive again", peerOnMap("bob", "alive"), 60*time.Second)
 }

@@ -31,13 +31,14 @@ function uptime(s) {
 
 // ---- the map ----
 
-// clusters puts all peers in one circle, or, when the members disagree
-// about who is alive, each group of peers that see the same mesh in its own.
+// clusters puts all peers in one circle, or, in a partition, each group of
+// peers that see the same mesh in its own, and those cut off from this
+// page's peer in another.
 function clusters(snap) {
   if (!snap.partitioned) return [{ peers: snap.peers, color: COLORS[0] }];
-  const cs = snap.groups.map((g, i) => ({
-    peers: [], color: COLORS[i % COLORS.length], label: `view ${i + 1}: sees ${g.sees.join(', ')}`,
-  }));
+  const cs = snap.groups.map((g, i) => (g.cut
+    ? { peers: [], color: '#e8464a', label: `cut off from ${snap.self}` }
+    : { peers: [], color: COLORS[i % COLORS.length], label: `view ${i + 1}: sees ${g.sees.join(', ')}` }));
   const rest = { peers: [], color: '#999', label: 'view unknown: dead or not answering' };
   for (const p of snap.peers) (p.group >= 0 ? cs[p.group] : rest).peers.push(p);
   if (rest.peers.length) cs.push(rest);
@@ -71,18 +72,20 @@ function badges(p) {
 }
 
 function peerNode(p, color, [x, y]) {
-  const cls = ['peer', p.state].concat(p.self ? ['self'] : []).join(' ');
+  const cls = ['peer', p.state.replace(' ', '-')].concat(p.self ? ['self'] : []).join(' ');
   const g = svg('g', { class: cls, 'data-peer': p.name, 'data-state': p.state, transform: `translate(${x.toFixed(1)},${y.toFixed(1)})` });
   const tip = [p.self ? `${p.name}: the peer serving this page` : p.name, p.faults && `faults: ${p.faults}`, p.reason && `${p.state}: ${p.reason}`, p.sees && `sees: ${p.sees.join(', ')}`,
     p.links && `links to: ${p.links.join(', ')}`, p.services && `provides: ${p.services.join(', ')}`];
   g.append(svg('title', {}, tip.filter(Boolean).join('\n')));
   g.append(svg('circle', { class: 'body', r: 32, fill: color }));
   g.append(svg('text', { class: 'label', y: 52 }, p.name));
-  const sub = p.state === 'dead' ? `${p.host || ''} gone since ${new Date(p.since).toLocaleTimeString()}`
+  const lost = p.since && { dead: 'gone', 'cut off': 'lost' }[p.state];
+  const sub = lost ? `${p.host || ''} ${lost} since ${new Date(p.since).toLocaleTimeString()}`
     : [p.host, p.state === 'alive' && `up ${uptime(p.uptime)}`, p.self && 'this page'].filter(Boolean).join(' · ');
   g.append(svg('text', { class: 'sub', y: 67 }, sub));
   if (p.state === 'dead') g.append(svg('text', { class: 'mark', y: 83 }, `DEAD (${p.reason})`));
   if (p.state === 'unreachable') g.append(svg('text', { class: 'mark', y: 83 }, 'NOT ANSWERING'));
+  if (p.state === 'cut off') g.append(svg('text', { class: 'mark', y: 83 }, 'CUT OFF'));
   badges(p).forEach(([text, fill], i) => {
     const w = 12 + text.length * 6.2, by = -56 - i * 20;
     g.append(svg('g', { class: 'badge' }, svg('rect', { x: -w / 2, y: by, width: w, height: 16, fill }),
@@ -249,10 +252,13 @@ function render(snap) {
   const status = $('#status');
   status.className = '';
   status.textContent = [`${count('alive')} alive`, count('unreachable') && `${count('unreachable')} not answering`,
-    count('dead') && `${count('dead')} dead`, new Date(snap.at).toLocaleTimeString()].filter(Boolean).join(' · ');
+    count('cut off') && `${count('cut off')} cut off`, count('dead') && `${count('dead')} dead`,
+    new Date(snap.at).toLocaleTimeString()].filter(Boolean).join(' · ');
   const part = $('#partition');
+  const cut = snap.groups.find((g) => g.cut);
   part.hidden = !snap.partitioned;
-  part.textContent = `partitioned: ${snap.groups.length} different views`;
+  part.textContent = cut ? `partitioned: ${cut.peers.join(', ')} cut off from ${snap.self}`
+    : `partitioned: ${snap.groups.length} different views`;
   drawMap(snap);
   keyedList($('#services'), 'service', snap.services, serviceStats, openCall);
   keyedList($('#streams'), 'stream', snap.streams, streamStats, openStream);
