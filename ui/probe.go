@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"syscall"
 	"time"
 )
@@ -35,7 +36,8 @@ func probe(ctx context.Context, addr string, timeout time.Duration) reach {
 		return reachOpen
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return reachRefused
-	case ctx.Err() != nil, errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+	case ctx.Err() != nil, errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return reachSilent
 	}
 	return reachUnknown

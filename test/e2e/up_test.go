@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +107,22 @@ func TestUpNetns(t *testing.T) {
 		return strings.Join(names, " ")
 	}
 	waitFor(t, 30*time.Second, "p1 seeing all three", func() bool { return membersIn(0) == "p1 p2 p3" })
+	// the map, served by a peer on p1's host
+	uiCmd := exec.Command("ip", "netns", "exec", st.Peers[0].Netns, peerBin, "ui", "--http", "127.0.0.1:0", "--name", "ui1")
+	uiCmd.Env = m.env("PYROS_BIND=")
+	page := m.start("ui1", uiCmd)
+	u := uiVerbRE.FindStringSubmatch(page.ready)
+	if u == nil {
+		t.Fatalf("ui printed %q", page.ready)
+	}
+	mapIn := func(want string) bool {
+		states, err := mapStates(ctx, st.Peers[0].Netns, u[1])
+		t.Logf("the map on p1's host: %s %v", states, err)
+		return states == want
+	}
+	waitFor(t, 30*time.Second, "the map with all three alive", func() bool {
+		return mapIn("p1 alive, p2 alive, p3 alive, ui1 alive")
+	})
 	out, errs, code := m.cli("fault", "--dir", dir, "partition", "p1", "/", "p2,p3")
 	if code != 0 || !strings.Contains(out, "network namespaces") {
 		t.Fatalf("partition: exit %d %q %s", code, out, errs)
@@ -111,12 +130,18 @@ func TestUpNetns(t *testing.T) {
 	waitFor(t, 30*time.Second, "each side seeing only itself", func() bool {
 		a, b := membersIn(0), membersIn(1)
 		t.Logf("p1's side: %q, p2's side: %q", a, b)
-		return a == "p1" && b == "p2 p3"
+		return a == "p1 ui1" && b == "p2 p3"
+	})
+	waitFor(t, 30*time.Second, "the map: p2 and p3 cut off, their hosts silent", func() bool {
+		return mapIn("p1 alive, p2 cut off: its host does not answer: partitioned, or down, " +
+			"p3 cut off: its host does not answer: partitioned, or down, ui1 alive; partitioned")
 	})
 	if _, _, code := m.cli("fault", "--dir", dir, "heal"); code != 0 {
 		t.Fatalf("heal: exit %d", code)
 	}
-	waitFor(t, 30*time.Second, "one mesh again", func() bool { return membersIn(0) == "p1 p2 p3" && membersIn(2) == "p1 p2 p3" })
+	waitFor(t, 30*time.Second, "one mesh again", func() bool { return membersIn(0) == "p1 p2 p3 ui1" && membersIn(2) == "p1 p2 p3 ui1" })
+	waitFor(t, 30*time.Second, "the map healed", func() bool { return mapIn("p1 alive, p2 alive, p3 alive, ui1 alive") })
+	page.terminate()
 	log, _ := os.ReadFile(filepath.Join(dir, "faults.log"))
 	if !strings.Contains(string(log), "partition [[p1] [p2 p3]] (network namespaces)") || !strings.Contains(string(log), "heal") {
 		t.Errorf("faults.log:\n%s", log)
@@ -135,4 +160,46 @@ func stderrOf(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// mapStates reads one snapshot of the map at url from inside a network
+// namespace, and says each peer's state, as "p1 alive, p2 cut off: why";
+// peers that left are left out.
+func mapStates(ctx context.Context, netns, url string) (string, error) {
+	const read = `import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1] + "api/events", timeout=5) as r:
+    for line in r:
+        if line.startswith(b"data: "):
+            print(line[6:].decode())
+            break`
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", netns, "python3", "-c", read, url).Output()
+	if err != nil {
+		return "", fmt.Errorf("read the map: %w %s", err, stderrOf(err))
+	}
+	var snap struct {
+		Partitioned bool
+		Peers       []struct{ Name, State, Reason string }
+	}
+	if err := json.Unmarshal(out, &snap); err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, p := range snap.Peers {
+		if p.Reason == "left" {
+			continue // the short-lived peers of membersIn
+		}
+		s := p.Name + " " + p.State
+		if p.State == "cut off" || p.State == "dead" {
+			s += ": " + p.Reason
+		}
+		parts = append(parts, s)
+	}
+	sort.Strings(parts)
+	out2 := strings.Join(parts, ", ")
+	if snap.Partitioned {
+		out2 += "; partitioned"
+	}
+	return out2, nil
 }
