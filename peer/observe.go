@@ -27,6 +27,17 @@ type Observation struct {
 	Served  map[string]ServedStats `json:"served,omitempty" msgpack:"served,omitempty"`
 	Streams map[string]StreamStats `json:"streams,omitempty" msgpack:"streams,omitempty"`
 	Faults  fault.Rules            `json:"faults" msgpack:"faults"`
+	Gateway *GatewayInfo           `json:"gateway,omitempty" msgpack:"gateway,omitempty"` // set on gateway peers (SetGateway)
+}
+
+// GatewayInfo is what a gateway peer bridges between the mesh and a ROS 1
+// master. Names are mesh names (stream and service names), sorted.
+type GatewayInfo struct {
+	Master           string   `json:"master" msgpack:"master"`                                           // the ROS master's URI
+	TopicsImported   []string `json:"topics_imported,omitempty" msgpack:"topics_imported,omitempty"`     // ROS topics published as mesh streams
+	TopicsExported   []string `json:"topics_exported,omitempty" msgpack:"topics_exported,omitempty"`     // mesh streams published as ROS topics
+	ServicesImported []string `json:"services_imported,omitempty" msgpack:"services_imported,omitempty"` // ROS services offered in the mesh
+	ServicesExported []string `json:"services_exported,omitempty" msgpack:"services_exported,omitempty"` // mesh services offered in ROS
 }
 
 // ServedStats counts the requests a peer's handler of one service answered.
@@ -74,6 +85,17 @@ func (c *serveCounts) snapshot() map[string]ServedStats {
 	return out
 }
 
+// SetGateway makes this peer a gateway in its Observation: info is called
+// at every observation, from any goroutine, and must not block long (the
+// callers of Observe wait for it). nil clears it.
+func (p *Peer) SetGateway(info func() GatewayInfo) {
+	if info == nil {
+		p.gateway.Store(nil)
+		return
+	}
+	p.gateway.Store(&info)
+}
+
 // Observation returns what this peer sees and does now.
 func (p *Peer) Observation() Observation {
 	host, _ := os.Hostname()
@@ -98,6 +120,10 @@ func (p *Peer) Observation() Observation {
 		st.Received, st.Lost = s.Received, s.Lost
 		st.Dropped += s.Dropped
 		o.Streams[name] = st
+	}
+	if info := p.gateway.Load(); info != nil {
+		gi := (*info)()
+		o.Gateway = &gi
 	}
 	return o
 }

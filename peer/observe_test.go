@@ -30,3 +30,29 @@ func TestObserve(t *testing.T) {
 		t.Fatalf("own observation: %+v, %v", self, err)
 	}
 }
+
+func TestObserveGateway(t *testing.T) {
+	ps := startPeers(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var o Observation
+	waitFor(t, 5*time.Second, "p1 observable from p0", func() bool {
+		var err error
+		o, err = ps[0].Observe(ctx, "p1")
+		return err == nil
+	})
+	if o.Gateway != nil {
+		t.Fatalf("observation of a peer that is no gateway: %+v", o.Gateway)
+	}
+	info := GatewayInfo{Master: "http://127.0.0.1:11311", TopicsImported: []string{"ros/chatter"}, ServicesExported: []string{"ros/enable"}}
+	ps[1].SetGateway(func() GatewayInfo { return info })
+	o, err := ps[0].Observe(ctx, "p1")
+	if err != nil || o.Gateway == nil || !slices.Equal(o.Gateway.TopicsImported, info.TopicsImported) ||
+		!slices.Equal(o.Gateway.ServicesExported, info.ServicesExported) || o.Gateway.Master != info.Master {
+		t.Fatalf("observation of a gateway: %+v, %v", o.Gateway, err)
+	}
+	ps[1].SetGateway(nil)
+	if o := ps[1].Observation(); o.Gateway != nil {
+		t.Fatalf("gateway info after SetGateway(nil): %+v", o.Gateway)
+	}
+}

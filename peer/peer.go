@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-sockaddr"
@@ -30,6 +31,7 @@ type Peer struct {
 	faults    *fault.Injector
 	meter     *metrics // nil without Config.Metrics
 	served    serveCounts
+	gateway   atomic.Pointer[func() GatewayInfo] // SetGateway's, nil unless a gateway
 	startedAt time.Time
 	leader    string // the state leader last seen, for the leader change count
 	node      *mesh.Node

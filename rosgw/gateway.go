@@ -11,10 +11,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/goroslib/v2"
 	"github.com/bluenviron/goroslib/v2/pkg/apimaster"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pyros-mesh/pyros/peer"
 )
@@ -43,11 +45,17 @@ type Config struct {
 	Poll time.Duration
 	// Logger receives the gateway's logs; nil: the peer's.
 	Logger *slog.Logger
+	// Metrics, if set, receives the gateway's Prometheus metrics: the
+	// bridged topics and services (pyros_ros_bridges,
+	// pyros_ros_bridge_info), failed bridging attempts and whether the
+	// master answers. They are unregistered by Close. nil: no metrics.
+	Metrics prometheus.Registerer
 }
 
 // DefaultExclude are ROS names every node has or that belong to one master:
-// logging topics and the master's identity parameters.
-var DefaultExclude = []string{"/rosout", "/rosout_agg", "/run_id", "/rosversion", "/rosdistro", "/roslaunch/*"}
+// logging topics and services, and the master's identity parameters.
+var DefaultExclude = []string{"/rosout", "/rosout_agg", "/run_id", "/rosversion", "/rosdistro", "/roslaunch/*",
+	"*/get_loggers", "*/set_logger_level"}
 
 func (c *Config) setDefaults(p *peer.Peer) error {
 	c.Exclude = append(slices.Clone(c.Exclude), DefaultExclude...)
@@ -111,6 +119,11 @@ type Gateway struct {
 	srvExports map[string]*srvExport // by ROS service
 	retry      failures
 
+	bridges  atomic.Pointer[[]bridge] // as of the last sync round (publishBridges)
+	failed   atomic.Uint64            // bridging attempts that failed
+	masterUp atomic.Bool              // the last read of the ROS graph succeeded
+	metrics  *collector               // registered in cfg.Metrics, or nil
+
 	done      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -143,12 +156,20 @@ func Start(ctx context.Context, p *peer.Peer, cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("rosgw: join the ROS graph at %s: %w", cfg.Master, err)
 	}
 	g.node = node
+	if cfg.Metrics != nil {
+		g.metrics = &collector{g}
+		if err := cfg.Metrics.Register(g.metrics); err != nil {
+			node.Close()
+			return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
+		}
+	}
 	g.defs = newDefinitions(p, g.log)
 	g.params = newParams(g, host)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.wg.Add(2)
 	go g.run()
 	go g.watchParams()
+	p.SetGateway(g.Info)
 	return g, nil
 }
 
@@ -163,6 +184,10 @@ func (g *Gateway) rosLog(level goroslib.LogLevel, msg string) {
 // Close stops bridging, leaves the ROS graph and waits. It is idempotent.
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
+		g.p.SetGateway(nil)
+		if g.metrics != nil {
+			g.cfg.Metrics.Unregister(g.metrics)
+		}
 		close(g.done)
 		g.cancel()
 		g.wg.Wait()
@@ -184,6 +209,7 @@ func (g *Gateway) Close() error {
 			delete(g.srvExports, n)
 		}
 		g.mu.Unlock()
+		g.publishBridges()
 		g.defs.wg.Wait()
 		g.node.Close()
 	})
@@ -252,6 +278,7 @@ func (g *Gateway) attempt(key string, f func() error) bool {
 		return false
 	}
 	if err := f(); err != nil {
+		g.failed.Add(1)
 		if g.retry.failed(key, now) {
 			g.log.Warn("cannot bridge "+key+"; retrying every "+retryAfter.String(), "err", err)
 		}

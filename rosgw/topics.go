@@ -21,6 +21,7 @@ import (
 //     free of loops).
 func (g *Gateway) sync() {
 	state, err := g.master.GetSystemState()
+	g.masterUp.Store(err == nil)
 	if err != nil {
 		g.log.Warn("read the ROS graph", "master", g.cfg.Master, "err", err)
 		return
@@ -30,6 +31,7 @@ func (g *Gateway) sync() {
 	g.syncImports(rosPubs)
 	g.syncExports(rosPubs)
 	g.syncServices(state)
+	g.publishBridges()
 }
 
 // foreignPublishers maps each included ROS topic to its publisher nodes,

@@ -41,6 +41,7 @@ type PeerView struct {
 	Uptime   float64   `json:"uptime"`         // seconds, of a peer that answered
 	Role     string    `json:"role,omitempty"` // "leader" or "server": a state server
 	Gateway  bool      `json:"gateway,omitempty"`
+	ROS      string    `json:"ros,omitempty"` // what a gateway bridges, in words
 	Self     bool      `json:"self,omitempty"`
 	State    string    `json:"state"`            // StateAlive, StateUnreachable, StateDead or StateCutOff
 	Reason   string    `json:"reason,omitempty"` // why unreachable or dead
@@ -161,7 +162,7 @@ func (r round) peerView(m peer.Member) PeerView {
 			v.Services = append(v.Services, svc)
 		}
 	}
-	v.Gateway = gateway(m)
+	v.Gateway = gateway(m) // until it answers
 	smp, ok := r.obs[m.Name]
 	if !ok {
 		v.State, v.Reason = StateUnreachable, "no answer"
@@ -179,7 +180,17 @@ func (r round) peerView(m peer.Member) PeerView {
 		v.Uptime = r.at.Sub(o.Started).Round(time.Second).Seconds()
 	}
 	v.Role = cmp.Or(o.Role, v.Role)
+	v.Gateway, v.ROS = o.Gateway != nil, describeGateway(o.Gateway)
 	return v
+}
+
+// describeGateway says what a ROS gateway bridges, or "" for none.
+func describeGateway(g *peer.GatewayInfo) string {
+	if g == nil {
+		return ""
+	}
+	return fmt.Sprintf("ROS master %s: topics %d in, %d out; services %d in, %d out", g.Master,
+		len(g.TopicsImported), len(g.TopicsExported), len(g.ServicesImported), len(g.ServicesExported))
 }
 
 // departedView draws a member the mesh lost. One that left is dead; one
@@ -212,12 +223,9 @@ func (r round) faultCut(name string) bool {
 	return ok && smp.obs.Faults.Separates(r.self, name)
 }
 
-// gateway tells a ROS gateway: it bridges names under ros/, or says so in
-// its name.
+// gateway guesses a ROS gateway from the catalog, for a member whose
+// Observation did not come: it publishes or provides names under ros/.
 func gateway(m peer.Member) bool {
-	if strings.Contains(m.Name, "rosgw") || strings.Contains(m.Name, "gateway") {
-		return true
-	}
 	for _, s := range m.Services {
 		if strings.HasPrefix(s, "ros/") {
 			return true

@@ -153,7 +153,7 @@ func TestGateway(t *testing.T) {
 	}{
 		{peer.Member{Name: "robot", Services: []string{"ros/add_two_ints"}}, true},
 		{peer.Member{Name: "robot", Streams: map[string]peer.StreamUse{"ros/chatter": {Pubs: 1}}}, true},
-		{peer.Member{Name: "rosgw-1"}, true},
+		{peer.Member{Name: "rosgw-1"}, false},
 		{peer.Member{Name: "pyros-1", Services: []string{"demo/echo"}, Streams: map[string]peer.StreamUse{"ros/chatter": {Subs: 1}}}, false},
 	} {
 		if got := gateway(c.m); got != c.want {
@@ -193,5 +193,21 @@ func TestTracker(t *testing.T) {
 	}
 	if gone = tr.round(ms("b"), nil, now.Add(2*time.Minute)); len(gone) != 0 {
 		t.Fatalf("after keep: %+v", gone)
+	}
+}
+
+// TestSnapshotGateway checks that a gateway's Observation marks it, with
+// what it bridges.
+func TestSnapshotGateway(t *testing.T) {
+	now := time.Now()
+	gw := &peer.GatewayInfo{Master: "http://h:11311", TopicsImported: []string{"ros/a", "ros/b"}, ServicesExported: []string{"ros/s"}}
+	r := round{self: "a", at: now, members: []peer.Member{{Name: "a"}, {Name: "g"}},
+		obs: map[string]sample{"a": {at: now, obs: peer.Observation{Name: "a"}}, "g": {at: now, obs: peer.Observation{Name: "g", Gateway: gw}}}}
+	s := r.snapshot(nil)
+	if s.Peers[0].Gateway || s.Peers[0].ROS != "" {
+		t.Errorf("a: %+v", s.Peers[0])
+	}
+	if g := s.Peers[1]; !g.Gateway || g.ROS != "ROS master http://h:11311: topics 2 in, 0 out; services 0 in, 1 out" {
+		t.Errorf("g: %+v", g)
 	}
 }

@@ -76,7 +76,8 @@ func cmdRun(args []string, out, errw io.Writer) int {
 		defer func() { <-ticks }()
 	}
 	if *useROS || pf.ros.master != "" {
-		gw, err := startGateway(ctx, p, pf.ros, cfg.Logger.With("peer", p.Name()))
+		// cfg.Metrics, not reg: a nil *Registry in an interface is not nil.
+		gw, err := startGateway(ctx, p, pf.ros, cfg.Metrics, cfg.Logger.With("peer", p.Name()))
 		if err != nil {
 			fmt.Fprintln(errw, "pyros-peer run:", err)
 			return exitFail

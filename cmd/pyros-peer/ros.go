@@ -5,17 +5,21 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pyros-mesh/pyros/peer"
 	"github.com/pyros-mesh/pyros/rosgw"
 )
 
-// startGateway makes the peer a gateway to a ROS 1 master.
-func startGateway(ctx context.Context, p *peer.Peer, f rosFlags, log *slog.Logger) (*rosgw.Gateway, error) {
+// startGateway makes the peer a gateway to a ROS 1 master. metrics, if not
+// nil, receives the gateway's metrics.
+func startGateway(ctx context.Context, p *peer.Peer, f rosFlags, metrics prometheus.Registerer, log *slog.Logger) (*rosgw.Gateway, error) {
 	return rosgw.Start(ctx, p, rosgw.Config{
 		Master:  f.master,
 		Prefix:  f.prefix,
 		Include: splitList(f.include),
 		Exclude: splitList(f.exclude),
+		Metrics: metrics,
 		Logger:  log,
 	})
 }

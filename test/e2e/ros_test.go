@@ -4,14 +4,22 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/pyros-mesh/pyros/peer"
+	"github.com/pyros-mesh/pyros/rosgw"
 )
 
 // rosMaster is a real ROS 1 master (Debian's rosmaster) private to a test.
@@ -314,4 +322,130 @@ func TestROSTwoMastersJoined(t *testing.T) {
 	if err != nil || strings.Contains(pubs, "pyros_") {
 		t.Fatalf("a gateway publishes /chatter back into master A:\n%s", o)
 	}
+}
+
+// TestROSGatewayMetrics: a gateway run with --http exports what it bridges
+// at /metrics, and its Observation, asked from another peer, names it. In
+// process, a gateway started, closed and started again on one registry
+// reports, then leaves the registry and the Observation.
+func TestROSGatewayMetrics(t *testing.T) {
+	m := newMesh(t)
+	ros := startROSMaster(t, m)
+	gw := m.startPeer("gw", "--ros-master", ros.uri, "--http", "127.0.0.1:0")
+	mt := metricsRE.FindStringSubmatch(gw.ready)
+	if mt == nil {
+		t.Fatalf("ready line names no metrics URL: %q", gw.ready)
+	}
+	ros.tool(m, "rostopic-chatter", "/usr/bin/rostopic", "pub", "-r", "10", "/chatter", "std_msgs/String", "data: metered")
+	py := exec.Command("/usr/bin/python3", "-c", rospyServer)
+	py.Env = ros.env()
+	m.start("rospy", py)
+
+	var fams map[string]*dto.MetricFamily
+	waitFor(t, 40*time.Second, "/chatter and /robot/reset bridged, in /metrics", func() bool {
+		fams = scrapeMetrics(t, mt[1])
+		topics, _ := metricValue(fams, "pyros_ros_bridges", map[string]string{"kind": "topic", "direction": "import"})
+		services, _ := metricValue(fams, "pyros_ros_bridges", map[string]string{"kind": "service", "direction": "import"})
+		up, _ := metricValue(fams, "pyros_ros_master_up", nil)
+		_, chatter := metricValue(fams, "pyros_ros_bridge_info", map[string]string{"kind": "topic", "direction": "import", "ros": "/chatter", "mesh": "ros/chatter"})
+		_, reset := metricValue(fams, "pyros_ros_bridge_info", map[string]string{"kind": "service", "direction": "import", "ros": "/robot/reset", "mesh": "ros/robot/reset"})
+		return topics >= 1 && services >= 1 && up == 1 && chatter && reset
+	})
+	for _, kind := range []string{"topic", "service"} {
+		for _, dir := range []string{"import", "export"} {
+			if _, ok := metricValue(fams, "pyros_ros_bridges", map[string]string{"kind": kind, "direction": dir}); !ok {
+				t.Errorf("pyros_ros_bridges{kind=%q,direction=%q} missing", kind, dir)
+			}
+		}
+	}
+	if _, ok := metricValue(fams, "pyros_ros_bridge_failures_total", nil); !ok {
+		t.Error("pyros_ros_bridge_failures_total missing")
+	}
+	if _, ok := metricValue(fams, "pyros_members", nil); !ok {
+		t.Error("the peer's own metrics are missing next to the gateway's")
+	}
+
+	c := m.peer("observer")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var o peer.Observation
+	waitFor(t, 20*time.Second, "the gateway's observation naming its bridges", func() bool {
+		octx, ocancel := context.WithTimeout(ctx, 2*time.Second)
+		defer ocancel()
+		var err error
+		o, err = c.Observe(octx, "gw")
+		return err == nil && o.Gateway != nil && o.Gateway.Master == ros.uri &&
+			slices.Contains(o.Gateway.TopicsImported, "ros/chatter") && slices.Contains(o.Gateway.ServicesImported, "ros/robot/reset")
+	})
+	if self := c.Observation(); self.Gateway != nil {
+		t.Fatalf("a peer that is no gateway reports one: %+v", self.Gateway)
+	}
+
+	reg := prometheus.NewRegistry()
+	for i := range 2 {
+		g, err := rosgw.Start(ctx, c, rosgw.Config{Master: ros.uri, Include: []string{"/nothing"}, Metrics: reg})
+		if err != nil {
+			t.Fatalf("start %d on one registry: %v", i, err)
+		}
+		waitFor(t, 10*time.Second, "the in-process gateway reading the master", func() bool {
+			fams, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			up, _ := metricValue(familyMap(fams), "pyros_ros_master_up", nil)
+			return up == 1
+		})
+		if gi := c.Observation().Gateway; gi == nil || gi.Master != ros.uri {
+			t.Fatalf("in-process gateway %d: observation %+v", i, gi)
+		}
+		g.Close()
+		if fams, _ := reg.Gather(); len(fams) != 0 {
+			t.Fatalf("closed gateway %d left %d metric families registered", i, len(fams))
+		}
+		if gi := c.Observation().Gateway; gi != nil {
+			t.Fatalf("closed gateway %d still observed: %+v", i, gi)
+		}
+	}
+	t.Logf("gateway observed: %+v", *o.Gateway)
+}
+
+// scrapeMetrics reads and parses a peer's /metrics.
+func scrapeMetrics(t testing.TB, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse %s: %v", url, err)
+	}
+	return fams
+}
+
+func familyMap(fams []*dto.MetricFamily) map[string]*dto.MetricFamily {
+	out := make(map[string]*dto.MetricFamily, len(fams))
+	for _, f := range fams {
+		out[f.GetName()] = f
+	}
+	return out
+}
+
+// metricValue is the value of the first series of the named gauge or
+// counter with the given labels, and whether there is one.
+func metricValue(fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
+	for _, m := range fams[name].GetMetric() {
+		if !hasLabels(m, labels) {
+			continue
+		}
+		switch {
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		}
+	}
+	return 0, false
 }

@@ -74,7 +74,7 @@ function badges(p) {
 function peerNode(p, color, [x, y]) {
   const cls = ['peer', p.state.replace(' ', '-')].concat(p.self ? ['self'] : []).join(' ');
   const g = svg('g', { class: cls, 'data-peer': p.name, 'data-state': p.state, transform: `translate(${x.toFixed(1)},${y.toFixed(1)})` });
-  const tip = [p.self ? `${p.name}: the peer serving this page` : p.name, p.faults && `faults: ${p.faults}`, p.reason && `${p.state}: ${p.reason}`, p.sees && `sees: ${p.sees.join(', ')}`,
+  const tip = [p.self ? `${p.name}: the peer serving this page` : p.name, p.faults && `faults: ${p.faults}`, p.ros, p.reason && `${p.state}: ${p.reason}`, p.sees && `sees: ${p.sees.join(', ')}`,
     p.links && `links to: ${p.links.join(', ')}`, p.services && `provides: ${p.services.join(', ')}`];
   g.append(svg('title', {}, tip.filter(Boolean).join('\n')));
   g.append(svg('circle', { class: 'body', r: 32, fill: color }));
