@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -103,9 +104,9 @@ func drawTop(out io.Writer, p *peer.Peer, prev, cur map[string]peer.Observation,
 			fmt.Fprintf(tw, "%s\t?\t?\t(no answer)\t\n", n)
 			continue
 		}
-		role := o.Role
-		if role == "" {
-			role = "-"
+		role := cmp.Or(o.Role, "-")
+		if o.Gateway != nil {
+			role = strings.TrimPrefix(role+",ros-gateway", "-,")
 		}
 		sees := len(slices.DeleteFunc(slices.Clone(o.Sees), func(s string) bool { return !slices.Contains(names, s) }))
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", n, role, time.Since(o.Started).Round(time.Second), sees, len(names), strings.Join(o.Links, " "))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -379,6 +380,9 @@ func TestROSGatewayMetrics(t *testing.T) {
 	})
 	if self := c.Observation(); self.Gateway != nil {
 		t.Fatalf("a peer that is no gateway reports one: %+v", self.Gateway)
+	}
+	if out, errs, code := m.cli("top", "--once"); code != 0 || !regexp.MustCompile(`(?m)^gw\s+ros-gateway\s`).MatchString(out) {
+		t.Errorf("top does not name gw a ros-gateway: exit %d\n%s%s", code, out, errs)
 	}
 
 	reg := prometheus.NewRegistry()
