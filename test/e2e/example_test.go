@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -164,5 +167,39 @@ func TestExampleLAN(t *testing.T) {
 	}
 	if left, err := exec.Command("pgrep", "-f", peerBin+" run --name machine").Output(); err == nil {
 		t.Errorf("lan.sh left peers running: pids %s", strings.Fields(string(left)))
+	}
+}
+
+// TestExampleObserve runs examples/observe next to a demo peer: it prints
+// what alice served, and serves the map and its metrics.
+func TestExampleObserve(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "observe")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/observe").CombinedOutput(); err != nil {
+		t.Fatalf("build example: %v\n%s", err, out)
+	}
+	m := newMesh(t)
+	m.startPeer("alice", "--demo")
+	ex := m.start("watcher", exec.Command(bin, "-http", "127.0.0.1:0", "-every", "300ms"))
+	u := regexp.MustCompile(`^map at (http://\S+/), metrics at (\S+)$`).FindStringSubmatch(ex.ready)
+	if u == nil {
+		t.Fatalf("the example began with %q", ex.ready)
+	}
+	waitFor(t, 20*time.Second, "a call to alice's demo/echo", func() bool {
+		_, _, code := m.cli("call", "demo/echo", `"hi"`)
+		return code == 0
+	})
+	waitFor(t, 20*time.Second, "the example printing alice's served calls", func() bool {
+		return regexp.MustCompile(`alice +up \S+ +sees \d+, links to \d+, served: .*demo/echo [1-9]`).MatchString(ex.output())
+	})
+	for _, c := range []struct{ url, want string }{{u[1], "app.js"}, {u[2], "pyros_members"}} {
+		resp, err := http.Get(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), c.want) {
+			t.Errorf("GET %s: %d, no %q in %.200s", c.url, resp.StatusCode, c.want, body)
+		}
 	}
 }
