@@ -81,8 +81,10 @@ func TestUI(t *testing.T) {
 		`/\([\d.]+\/s, [\d.]+ (µs|ms)\)/.test(document.querySelector('`+echo+` .stats').textContent)`, 15*time.Second)
 	b.screenshot("ui-mesh.png")
 
+	killedAt := time.Now()
 	carol.kill() // SIGKILL
 	b.waitJS("carol marked dead", peerOnMap("carol", "dead")+` && `+peerOnMap("alice", "alive")+` && `+peerOnMap("bob", "alive"), 30*time.Second)
+	t.Logf("the page marked carol dead %v after SIGKILL", time.Since(killedAt).Round(time.Millisecond))
 	b.waitJS("carol no longer provides demo/echo",
 		`!document.querySelector('`+echo+` .stats').textContent.includes('carol')`, 15*time.Second)
 	b.screenshot("ui-dead.png")
@@ -181,25 +183,30 @@ func TestUIPartition(t *testing.T) {
 			t.Fatalf("fault %v: exit %d: %s %s", args, code, out, errs)
 		}
 	}
+	cutAt := time.Now()
 	fault("partition", "alice,bob", "/", "carol,dave")
 	b.waitJS("carol and dave cut off, in a group of their own",
 		peerOnMap("alice", "alive")+` && `+peerOnMap("bob", "alive")+` && `+peerOnMap("carol", "cut off")+` && `+peerOnMap("dave", "cut off")+
 			` && !document.querySelector('#partition').hidden`+
 			` && document.querySelector('#partition').textContent.includes('carol, dave cut off from alice')`+
 			` && [...document.querySelectorAll('#map .group text')].some((e) => e.textContent === 'cut off from alice')`, 30*time.Second)
+	t.Logf("the page showed the partition %v after `fault partition` began", time.Since(cutAt).Round(time.Millisecond))
 	b.screenshot("ui-partition.png")
 	b.waitJS("carol and dave still cut off once gossip has declared them failed",
 		peerOnMap("carol", "cut off")+` && `+peerOnMap("dave", "cut off")+
 			` && document.querySelector('#map [data-peer="carol"] .sub').textContent.includes('lost since')`+
 			` && document.querySelector('#map [data-peer="dave"] .sub').textContent.includes('lost since')`, 60*time.Second)
+	healAt := time.Now()
 	fault("heal")
 	b.waitJS("all alive again after the heal", all, 60*time.Second)
+	t.Logf("the page showed one mesh again %v after `fault heal` began", time.Since(healAt).Round(time.Millisecond))
 
 	if err := bob.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = bob.cmd.Process.Signal(syscall.SIGCONT) })
-	b.waitJS("paused bob drawn cut off, not dead", peerOnMap("bob", "cut off")+` && `+peerOnMap("alice", "alive"), 60*time.Second)
+	b.waitJS("paused bob drawn cut off, not dead", peerOnMap("bob", "cut off")+` && `+peerOnMap("alice", "alive")+
+		` && document.querySelector('#map [data-peer="bob"] .sub').textContent.includes('lost since')`, 60*time.Second)
 	t.Logf("page text while bob is paused:\n%s", b.text())
 	if err := bob.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
