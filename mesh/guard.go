@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -249,12 +248,6 @@ func (g *guardConn) Flush() error {
 	_, err := g.Conn.Write(g.wbuf)
 	g.wbuf = g.wbuf[:0]
 	return err
-}
-
-// isGuardErr reports whether err came from the guard.
-func isGuardErr(err error) bool {
-	var ge *errGuard
-	return errors.As(err, &ge)
 }
 
 // readFrame reads one single-part ZMTP data frame into buf (grown if too

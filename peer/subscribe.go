@@ -32,9 +32,8 @@ type Subscription struct {
 	dropped  atomic.Uint64
 	lost     atomic.Uint64
 
-	stop      context.CancelFunc
-	done      chan struct{}
-	closeOnce sync.Once
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 // SubscriptionStats counts what a subscription saw.

@@ -40,3 +40,10 @@ func (f *failures) ok(key string) {
 	delete(f.until, key)
 	f.mu.Unlock()
 }
+
+// reset forgets every failure: the names are new again.
+func (f *failures) reset() {
+	f.mu.Lock()
+	clear(f.until)
+	f.mu.Unlock()
+}

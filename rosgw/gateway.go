@@ -41,8 +41,13 @@ type Config struct {
 	// pyros_<peer name>. Nodes named pyros_* are gateways: what they
 	// publish or provide is not imported.
 	Node string
-	// Poll is how often the ROS graph is read. Default 500 ms.
+	// Poll is how often the ROS graph is read, and so how soon the gateway
+	// sees a new name, or a master that restarted. Default 500 ms.
 	Poll time.Duration
+	// WaitForMaster lets Start succeed when the master does not answer:
+	// the gateway joins it when it does. false: Start fails, which is the
+	// clearer answer to a mistyped URI.
+	WaitForMaster bool
 	// Logger receives the gateway's logs; nil: the peer's.
 	Logger *slog.Logger
 	// Metrics, if set, receives the gateway's Prometheus metrics: the
@@ -103,12 +108,15 @@ type Gateway struct {
 	p         *peer.Peer
 	cfg       Config
 	log       *slog.Logger
-	node      *goroslib.Node
+	node      *goroslib.Node // nil while the gateway is no node of the master
 	master    *apimaster.Client
 	defs      *definitions
 	params    *params
 	masterID  string          // the master, as ownership keys name it
 	haveState bool            // the mesh has state servers, as of this round (the run goroutine only)
+	joined    time.Time       // when node joined the master (the run goroutine only, after Start)
+	down      bool            // the master did not answer the last poll, and that was logged (idem)
+	restarted bool            // the gateway left a restarted master and has yet to restore its parameters (idem)
 	ctx       context.Context // ends with Close
 	cancel    context.CancelFunc
 
@@ -130,7 +138,9 @@ type Gateway struct {
 }
 
 // Start connects to the ROS master as a node and bridges its graph until
-// Close.
+// Close. It fails if the master does not answer, unless cfg.WaitForMaster.
+// The gateway follows the master across its restarts: it joins a master
+// that restarted as a new node and bridges its graph anew.
 func Start(ctx context.Context, p *peer.Peer, cfg Config) (*Gateway, error) {
 	if err := cfg.setDefaults(p); err != nil {
 		return nil, err
@@ -140,26 +150,19 @@ func Start(ctx context.Context, p *peer.Peer, cfg Config) (*Gateway, error) {
 		imports: make(map[string]*importer), exports: make(map[string]*exporter),
 		srvImports: make(map[string]*srvImport), srvExports: make(map[string]*srvExport), done: make(chan struct{})}
 	g.master = apimaster.NewClient(host, "/"+cfg.Node, &http.Client{Timeout: probeTimeout})
-	uri, err := g.master.GetURI()
-	if err != nil {
-		return nil, fmt.Errorf("rosgw: no ROS master at %s: %w", cfg.Master, err)
+	if err := g.join(); err != nil {
+		if !cfg.WaitForMaster {
+			return nil, err
+		}
+		g.down = true
+		g.log.Warn("ROS master unreachable; joining it when it answers", "master", cfg.Master, "err", err)
 	}
-	g.masterID = masterKey(uri)
-	node, err := goroslib.NewNode(goroslib.NodeConf{
-		MasterAddress:   host,
-		Name:            cfg.Node,
-		LogLevel:        goroslib.LogLevelWarn,
-		LogDestinations: goroslib.LogDestinationCallback,
-		OnLog:           g.rosLog,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("rosgw: join the ROS graph at %s: %w", cfg.Master, err)
-	}
-	g.node = node
 	if cfg.Metrics != nil {
 		g.metrics = &collector{g}
 		if err := cfg.Metrics.Register(g.metrics); err != nil {
-			node.Close()
+			if g.node != nil {
+				g.node.Close()
+			}
 			return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
 		}
 	}
@@ -191,27 +194,12 @@ func (g *Gateway) Close() error {
 		close(g.done)
 		g.cancel()
 		g.wg.Wait()
-		g.mu.Lock()
-		for t, im := range g.imports {
-			im.close()
-			delete(g.imports, t)
-		}
-		for t, ex := range g.exports {
-			ex.close()
-			delete(g.exports, t)
-		}
-		for n, im := range g.srvImports {
-			im.close()
-			delete(g.srvImports, n)
-		}
-		for n, ex := range g.srvExports {
-			ex.close()
-			delete(g.srvExports, n)
-		}
-		g.mu.Unlock()
+		g.dropBridges()
 		g.publishBridges()
 		g.defs.wg.Wait()
-		g.node.Close()
+		if g.node != nil {
+			g.node.Close()
+		}
 	})
 	return nil
 }
@@ -222,8 +210,10 @@ func (g *Gateway) run() {
 	t := time.NewTicker(g.cfg.Poll)
 	defer t.Stop()
 	for {
-		g.sync()
-		g.params.fromROS(g.ctx)
+		if state := g.graph(); state != nil {
+			g.sync(state)
+			g.params.fromROS(g.ctx)
+		}
 		select {
 		case <-g.done:
 			return

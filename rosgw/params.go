@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/bluenviron/goroslib/v2/pkg/xmlrpc"
@@ -90,6 +91,47 @@ func (pm *params) fromROS(ctx context.Context) {
 				return
 			}
 			pm.g.log.Warn("copy a ROS parameter", "param", name, "err", err)
+		}
+	}
+}
+
+// restore starts the mirror anew on a master that restarted: the new
+// parameter server keeps its own values (which a restarted roscore loads
+// from its launch files), and gets the shared state's parameters it lacks,
+// including those changed in the mesh while the master was down.
+func (pm *params) restore(ctx context.Context) {
+	pm.mu.Lock()
+	clear(pm.seen)
+	pm.mu.Unlock()
+	if !stateAvailable(pm.g.p) {
+		return
+	}
+	var names paramNamesRes
+	if err := pm.xc.Do("getParamNames", callerReq{CallerID: pm.caller()}, &names); err != nil || names.Code != 1 {
+		pm.g.log.Warn("list ROS parameters", "err", err, "status", names.StatusMessage)
+		return
+	}
+	es, _, err := pm.g.p.State().List(ctx, pm.g.cfg.Prefix+"/")
+	if err != nil {
+		pm.g.log.Warn("restore ROS parameters from the shared state", "err", err)
+		return
+	}
+	for _, e := range es {
+		name, ok := pm.g.rosName(e.Key)
+		var v any
+		if !ok || !pm.g.included(name) || e.Decode(&v) != nil {
+			continue
+		}
+		if v, ok = scalar(v); !ok {
+			continue
+		}
+		pm.changed(name, v) // a ROS value of its own is copied to the mesh only if it differs
+		if slices.Contains(names.List, name) {
+			continue
+		}
+		var ack paramAck
+		if err := pm.xc.Do("setParam", paramSetReq{CallerID: pm.caller(), Key: name, Value: v}, &ack); err != nil || ack.Code != 1 {
+			pm.g.log.Warn("restore a ROS parameter", "param", name, "err", err, "status", ack.StatusMessage)
 		}
 	}
 }

@@ -12,20 +12,15 @@ import (
 	"github.com/pyros-mesh/pyros/peer"
 )
 
-// sync brings the bridged topics in line with the ROS graph and the mesh:
+// sync brings the bridges in line with the ROS graph, as read by graph,
+// and the mesh:
 //   - a ROS topic with a publisher other than this gateway is imported:
 //     its messages are published on the mesh stream of the same name;
 //   - a mesh stream under the prefix with a declared type and a publisher
 //     other than this peer is exported into ROS, unless the ROS topic has
 //     a publisher of its own (then it is imported, which keeps the bridge
 //     free of loops).
-func (g *Gateway) sync() {
-	state, err := g.master.GetSystemState()
-	g.masterUp.Store(err == nil)
-	if err != nil {
-		g.log.Warn("read the ROS graph", "master", g.cfg.Master, "err", err)
-		return
-	}
+func (g *Gateway) sync(state *apimaster.SystemState) {
 	g.haveState = stateAvailable(g.p) // once per round: it reads the whole catalog
 	rosPubs := g.foreignPublishers(state)
 	g.syncImports(rosPubs)

@@ -139,10 +139,7 @@ func networkFault(ctx context.Context, op string, args []string, pf *peerFlags, 
 func parseGroups(args []string) ([][]string, error) {
 	var groups [][]string
 	for _, g := range strings.Split(strings.Join(args, " "), "/") {
-		var names []string
-		for _, n := range strings.FieldsFunc(g, func(r rune) bool { return r == ',' || r == ' ' }) {
-			names = append(names, n)
-		}
+		names := strings.FieldsFunc(g, func(r rune) bool { return r == ',' || r == ' ' })
 		if len(names) == 0 {
 			return nil, fmt.Errorf("partition needs groups of peer names: A,B / C,D")
 		}

@@ -26,7 +26,9 @@ import (
 // rosMaster is a real ROS 1 master (Debian's rosmaster) private to a test.
 type rosMaster struct {
 	uri  string
+	port int
 	home string // ROS_HOME: logs of the ROS tools
+	proc *proc  // the running rosmaster
 }
 
 // startROSMaster runs rosmaster on a free loopback port.
@@ -38,18 +40,25 @@ func startROSMaster(t testing.TB, m *mesh) *rosMaster {
 		}
 	}
 	port := freePort(t)
-	r := &rosMaster{uri: fmt.Sprintf("http://127.0.0.1:%d", port), home: t.TempDir()}
-	cmd := exec.Command("/usr/bin/rosmaster", "--core", "-p", fmt.Sprint(port), "-w", "1")
+	r := &rosMaster{uri: fmt.Sprintf("http://127.0.0.1:%d", port), port: port, home: t.TempDir()}
+	r.launch(t, m)
+	return r
+}
+
+// launch runs rosmaster on the master's port and waits until it listens;
+// after r.proc.kill(), it starts the master again.
+func (r *rosMaster) launch(t testing.TB, m *mesh) {
+	t.Helper()
+	cmd := exec.Command("/usr/bin/rosmaster", "--core", "-p", fmt.Sprint(r.port), "-w", "1")
 	cmd.Env = r.env()
-	m.spawn("rosmaster", cmd)
+	r.proc, _ = m.spawn("rosmaster", cmd)
 	waitFor(t, 20*time.Second, "rosmaster listening", func() bool {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 100*time.Millisecond)
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), 100*time.Millisecond)
 		if err == nil {
 			c.Close()
 		}
 		return err == nil
 	})
-	return r
 }
 
 // freePort asks the OS for a free tcp port on loopback (rosmaster takes a
@@ -332,7 +341,7 @@ func TestROSTwoMastersJoined(t *testing.T) {
 func TestROSGatewayMetrics(t *testing.T) {
 	m := newMesh(t)
 	ros := startROSMaster(t, m)
-	gw := m.startPeer("gw", "--ros-master", ros.uri, "--http", "127.0.0.1:0")
+	gw := m.startPeer("gw", "--ros-master", ros.uri, "--http", "127.0.0.1:0", "--log-level", "info")
 	mt := metricsRE.FindStringSubmatch(gw.ready)
 	if mt == nil {
 		t.Fatalf("ready line names no metrics URL: %q", gw.ready)
@@ -452,4 +461,108 @@ func metricValue(fams map[string]*dto.MetricFamily, name string, labels map[stri
 		}
 	}
 	return 0, false
+}
+
+// TestROSMasterRestart kills the ROS master under a running gateway and
+// starts it again on the same port, as fault-tolerance experiments do with
+// roscore: the gateway joins the new master by itself and bridges, both
+// ways, the nodes started again. A gateway started while the master is down
+// fails, unless told to wait for it.
+func TestROSMasterRestart(t *testing.T) {
+	m := newMesh(t)
+	ros := startROSMaster(t, m)
+	gw := m.startPeer("gw", "--ros-master", ros.uri, "--http", "127.0.0.1:0", "--log-level", "info")
+	mt := metricsRE.FindStringSubmatch(gw.ready)
+	if mt == nil {
+		t.Fatalf("ready line names no metrics URL: %q", gw.ready)
+	}
+	masterUp := func() float64 {
+		v, _ := metricValue(scrapeMetrics(t, mt[1]), "pyros_ros_master_up", nil)
+		return v
+	}
+	talker := ros.tool(m, "talker-before", "/usr/bin/rostopic", "pub", "-r", "10", "/chatter", "std_msgs/String", "data: before")
+	m.spawn("pub-greeting", exec.Command(peerBin, "pub", "ros/greeting", `{"data":"hello from the mesh"}`,
+		"--type", "std_msgs/String", "--rate", "10", "--count", "0"))
+
+	c := m.peer("listener")
+	var mu sync.Mutex
+	count := map[string]int{}
+	var firstAfter time.Time
+	sub, err := c.Subscribe(context.Background(), "ros/chatter", func(msg peer.Message) {
+		var v struct {
+			Data string `msgpack:"data"`
+		}
+		msg.Decode(&v)
+		mu.Lock()
+		defer mu.Unlock()
+		count[v.Data]++
+		if v.Data == "after" && firstAfter.IsZero() {
+			firstAfter = time.Now()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	received := func(data string, n int) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return count[data] >= n
+		}
+	}
+	waitFor(t, 40*time.Second, "'before' from /chatter on the mesh", received("before", 3))
+	waitFor(t, 20*time.Second, "ros/greeting exported into ROS", func() bool {
+		_, ok := metricValue(scrapeMetrics(t, mt[1]), "pyros_ros_bridge_info",
+			map[string]string{"kind": "topic", "direction": "export", "ros": "/greeting", "mesh": "ros/greeting"})
+		return ok
+	})
+
+	ros.proc.kill()
+	talker.kill()
+	waitFor(t, 10*time.Second, "the gateway seeing its master down", func() bool { return masterUp() == 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if g, err := rosgw.Start(ctx, c, rosgw.Config{Master: ros.uri, Include: []string{"/nothing"}}); err == nil {
+		g.Close()
+		t.Fatal("a gateway started with its master down")
+	}
+	reg := prometheus.NewRegistry()
+	waiting, err := rosgw.Start(ctx, c, rosgw.Config{Master: ros.uri, Include: []string{"/nothing"}, Metrics: reg, WaitForMaster: true})
+	if err != nil {
+		t.Fatalf("a gateway told to wait for its master: %v", err)
+	}
+	defer waiting.Close()
+
+	ros.launch(t, m)
+	restarted := time.Now()
+	ros.tool(m, "talker-after", "/usr/bin/rostopic", "pub", "-r", "10", "/chatter", "std_msgs/String", "data: after")
+	waitFor(t, 30*time.Second, "'after' from /chatter on the mesh, past the master's restart", received("after", 3))
+	mu.Lock()
+	took := firstAfter.Sub(restarted)
+	mu.Unlock()
+
+	waitFor(t, 30*time.Second, "rostopic echo receiving the mesh's /greeting on the new master", func() bool {
+		o, err := ros.run(t, 10*time.Second, "/usr/bin/rostopic", "echo", "-n", "1", "/greeting")
+		return err == nil && strings.Contains(o, `data: "hello from the mesh"`)
+	})
+	py := exec.Command("/usr/bin/python3", "-c", rospyServer)
+	py.Env = ros.env()
+	m.start("rospy", py)
+	waitFor(t, 30*time.Second, "pyros-peer call of a rospy service of the new master", func() bool {
+		o, _, code := m.cli("call", "ros/robot/reset", `{"data":true}`)
+		return code == 0 && strings.Contains(o, `"message":"reset=True by rospy"`)
+	})
+	waitFor(t, 10*time.Second, "the waiting gateway joining the master", func() bool {
+		fams, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, _ := metricValue(familyMap(fams), "pyros_ros_master_up", nil)
+		return up == 1
+	})
+	if up := masterUp(); up != 1 {
+		t.Fatalf("pyros_ros_master_up %v after the restart", up)
+	}
+	t.Logf("first 'after' on the mesh %v after the master's restart (rostopic pub started then)", took.Round(time.Millisecond))
 }
