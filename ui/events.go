@@ -4,38 +4,24 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"sync"
 	"time"
-
-	"github.com/pyros-mesh/pyros/peer"
 )
-
-// watch feeds membership events to the tracker until Close.
-func (s *Server) watch() {
-	defer s.wg.Done()
-	for e := range s.p.Watch(s.ctx) {
-		s.track.event(e, time.Now())
-	}
-}
 
 // sample takes a round every Interval while anyone looks, and publishes
 // its Snapshot.
 func (s *Server) sample() {
 	defer s.wg.Done()
-	prev := map[string]sample{}
 	for {
 		if !s.waitForViewers() {
 			return
 		}
 		start := time.Now()
-		r := s.gather(s.ctx)
-		b, err := json.Marshal(r.snapshot(prev))
+		b, err := json.Marshal(s.sampler.Snapshot(s.ctx))
 		if err != nil {
 			s.log.Warn("encode the snapshot", "err", err)
 		} else {
 			s.publish(b)
 		}
-		prev = r.obs
 		t := time.NewTimer(s.cfg.Interval - time.Since(start))
 		select {
 		case <-s.ctx.Done():
@@ -61,57 +47,6 @@ func (s *Server) waitForViewers() bool {
 		case <-s.wake:
 		}
 	}
-}
-
-// gather asks every member for its Observation, in parallel.
-func (s *Server) gather(ctx context.Context) round {
-	r := round{self: s.p.Name(), members: s.p.Members(), obs: map[string]sample{}, errs: map[string]error{}}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, m := range r.members {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			octx, cancel := context.WithTimeout(ctx, s.cfg.ObserveTimeout)
-			defer cancel()
-			o, err := s.p.Observe(octx, m.Name)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				r.errs[m.Name] = err
-				return
-			}
-			r.obs[m.Name] = sample{at: time.Now(), obs: o}
-		}()
-	}
-	wg.Wait()
-	r.at = time.Now()
-	r.services, r.streams = s.p.Services(), s.p.Streams()
-	r.gone = s.track.round(r.members, r.obs, r.at)
-	s.probeGone(ctx, r.gone)
-	return r
-}
-
-// probeGone asks the gossip port of each member that failed or vanished
-// whether its process is gone or cut off, in parallel.
-func (s *Server) probeGone(ctx context.Context, gone map[string]departed) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for name, d := range gone {
-		if d.reason == peer.MemberLeft.String() || d.addr == "" {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res := probe(ctx, d.addr, s.cfg.ObserveTimeout)
-			mu.Lock()
-			defer mu.Unlock()
-			d.reach = res
-			gone[name] = d
-		}()
-	}
-	wg.Wait()
 }
 
 // publish makes b the latest snapshot and wakes the viewers.

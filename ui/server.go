@@ -25,7 +25,7 @@ type Server struct {
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	once   sync.Once
-	wg     sync.WaitGroup // the watcher, the sampler and every request under way
+	wg     sync.WaitGroup // the sampling loop and every request under way
 
 	mu      sync.Mutex
 	closed  bool
@@ -35,7 +35,7 @@ type Server struct {
 	fresh   chan struct{} // closed when latest changes
 	wake    chan struct{} // a first viewer arrived
 
-	track *tracker
+	sampler *Sampler
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -47,20 +47,23 @@ func New(p *peer.Peer, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{p: p, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
-		fresh: make(chan struct{}), wake: make(chan struct{}, 1), track: newTracker(cfg.DeadFor, cfg.LeftFor)}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	page, err := fs.Sub(static, "static")
 	if err != nil {
 		return nil, err
 	}
+	sampler, err := NewSampler(p, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{p: p, cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
+		fresh: make(chan struct{}), wake: make(chan struct{}, 1), sampler: sampler}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux.Handle("/", http.FileServerFS(page))
 	s.mux.HandleFunc("GET /api/events", s.guard(s.serveEvents))
 	s.mux.HandleFunc("/api/call", s.guard(s.serveCall))
 	s.mux.HandleFunc("GET /api/stream", s.guard(s.serveStream))
 	s.mux.HandleFunc("GET /api/state", s.guard(s.serveState))
-	s.wg.Add(2)
-	go s.watch()
+	s.wg.Add(1)
 	go s.sample()
 	return s, nil
 }
@@ -78,7 +81,7 @@ func (s *Server) Close() error {
 		s.cancel()
 	})
 	s.wg.Wait()
-	return nil
+	return s.sampler.Close()
 }
 
 // guard runs h as a request the server owns: Close waits for it, and the

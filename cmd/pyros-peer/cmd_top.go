@@ -1,27 +1,25 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/pyros-mesh/pyros/peer"
+	"github.com/pyros-mesh/pyros/ui"
 )
 
 func cmdTop(args []string, out, errw io.Writer) int {
 	fs := newFlagSet("top", "[--interval 1s] [--once] [peer flags]",
-		"Show the mesh live in the terminal: members with their role and links, services with their request\n"+
-			"rates and latencies, streams with their message rates and drops, refreshed in place.")
+		"Show the mesh live in the terminal: members with their state, role and links (dead and cut-off\n"+
+			"ones too), services with their request rates and latencies, streams with their message rates\n"+
+			"and drops, refreshed in place. The same picture as the map of pyros-peer ui.")
 	var pf peerFlags
 	pf.register(fs)
 	interval := fs.Duration("interval", time.Second, "refresh period")
@@ -38,9 +36,15 @@ func cmdTop(args []string, out, errw io.Writer) int {
 		return code
 	}
 	defer p.Close()
+	sampler, err := ui.NewSampler(p, ui.Config{ObserveTimeout: min(time.Second, *interval)})
+	if err != nil {
+		fmt.Fprintln(errw, "pyros-peer top:", err)
+		return exitFail
+	}
+	defer sampler.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	prev := observeAll(ctx, p)
+	sampler.Snapshot(ctx) // the counters that the first rates start from
 	t := time.NewTicker(*interval)
 	defer t.Stop()
 	for {
@@ -49,102 +53,86 @@ func cmdTop(args []string, out, errw io.Writer) int {
 			return exitOK
 		case <-t.C:
 		}
-		cur := observeAll(ctx, p)
+		snap := sampler.Snapshot(ctx)
 		if !*once {
 			fmt.Fprint(out, "\x1b[H\x1b[2J") // home, clear
 		}
-		drawTop(out, p, prev, cur, *interval)
+		drawTop(out, snap)
 		if *once {
 			return exitOK
 		}
-		prev = cur
 	}
 }
 
-// observeAll asks every member for its observation, in parallel.
-func observeAll(ctx context.Context, p *peer.Peer) map[string]peer.Observation {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	obs := map[string]peer.Observation{}
-	for _, m := range p.Members() {
-		if m.Self {
-			continue
-		}
-		wg.Go(func() {
-			octx, cancel := context.WithTimeout(ctx, time.Second)
-			defer cancel()
-			if o, err := p.Observe(octx, m.Name); err == nil {
-				mu.Lock()
-				obs[m.Name] = o
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return obs
-}
-
-// drawTop prints one picture: rates from the counters of two observations
-// taken d apart.
-func drawTop(out io.Writer, p *peer.Peer, prev, cur map[string]peer.Observation, d time.Duration) {
-	secs := d.Seconds()
+// drawTop prints one picture of the mesh; the peer running top is left out.
+func drawTop(out io.Writer, snap ui.Snapshot) {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "pyros mesh at %s, seen from %s\n\n", time.Now().Format("15:04:05"), p.Name())
-	fmt.Fprintln(tw, "MEMBER\tROLE\tUP\tSEES\tLINKS TO")
-	var names []string
-	for _, m := range p.Members() {
-		if !m.Self {
-			names = append(names, m.Name)
+	fmt.Fprintf(tw, "pyros mesh at %s, seen from %s%s\n\n", snap.At.Format("15:04:05"), snap.Self, partitionNote(snap))
+	fmt.Fprintln(tw, "MEMBER\tSTATE\tROLE\tUP\tSEES\tLINKS TO / WHY")
+	members := 0
+	for _, v := range snap.Peers {
+		if !v.Self && v.Since.IsZero() {
+			members++
 		}
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		o, ok := cur[n]
-		if !ok {
-			fmt.Fprintf(tw, "%s\t?\t?\t(no answer)\t\n", n)
+	for _, v := range snap.Peers {
+		if v.Self {
 			continue
 		}
-		role := cmp.Or(o.Role, "-")
-		if o.Gateway != nil {
-			role = strings.TrimPrefix(role+",ros-gateway", "-,")
+		up, sees, last := "-", "-", v.Reason
+		if v.State == ui.StateAlive {
+			up = (time.Duration(v.Uptime) * time.Second).String()
+			sees = fmt.Sprintf("%d/%d", len(slices.DeleteFunc(slices.Clone(v.Sees), func(s string) bool { return s == snap.Self })), members)
+			last = strings.Join(v.Links, " ")
 		}
-		sees := len(slices.DeleteFunc(slices.Clone(o.Sees), func(s string) bool { return !slices.Contains(names, s) }))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", n, role, time.Since(o.Started).Round(time.Second), sees, len(names), strings.Join(o.Links, " "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, strings.ReplaceAll(v.State, " ", "-"), roleOf(v), up, sees, last)
 	}
 	fmt.Fprintln(tw, "\nSERVICE\tPROVIDERS\tREQ/S\tERR/S\tMEAN")
-	for _, s := range p.Services() {
-		if strings.HasPrefix(s.Name, "pyros.") {
-			continue
-		}
-		var reqs, errs uint64
-		var took float64
-		for _, prov := range s.Providers {
-			a, b := prev[prov].Served[s.Name], cur[prov].Served[s.Name]
-			if b.Requests >= a.Requests {
-				reqs += b.Requests - a.Requests
-				errs += b.Errors - a.Errors
-				took += b.Seconds - a.Seconds
-			}
+	for _, s := range snap.Services {
+		var names []string
+		var rate, errRate, weighted float64
+		for _, pv := range s.Providers {
+			names = append(names, pv.Peer)
+			rate, errRate, weighted = rate+pv.Rate, errRate+pv.ErrorRate, weighted+pv.Rate*pv.MeanMs
 		}
 		mean := "-"
-		if reqs > 0 {
-			mean = time.Duration(took / float64(reqs) * 1e9).Round(time.Microsecond).String()
+		if rate > 0 {
+			mean = time.Duration(weighted / rate * 1e6).Round(time.Microsecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%s\n", s.Name, strings.Join(s.Providers, " "), float64(reqs)/secs, float64(errs)/secs, mean)
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%s\n", s.Name, strings.Join(names, " "), rate, errRate, mean)
 	}
 	fmt.Fprintln(tw, "\nSTREAM\tPUBLISHERS\tSUBSCRIBERS\tSENT/S\tRECV/S\tDROPPED/S")
-	for _, st := range p.Streams() {
-		var sent, recv, drop uint64
-		for n, o := range cur {
-			a, b := prev[n].Streams[st.Name], o.Streams[st.Name]
-			if b.Sent >= a.Sent && b.Received >= a.Received && b.Dropped >= a.Dropped {
-				sent += b.Sent - a.Sent
-				recv += b.Received - a.Received
-				drop += b.Dropped - a.Dropped
-			}
-		}
+	for _, st := range snap.Streams {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%.1f\t%.1f\n", st.Name, strings.Join(st.Publishers, " "), strings.Join(st.Subscribers, " "),
-			float64(sent)/secs, float64(recv)/secs, float64(drop)/secs)
+			st.Rate, st.ReceivedRate, st.DropRate)
 	}
 	tw.Flush()
+}
+
+// roleOf names a member's roles: leader or server, and ros-gateway.
+func roleOf(v ui.PeerView) string {
+	var roles []string
+	if v.Role != "" {
+		roles = append(roles, v.Role)
+	}
+	if v.Gateway {
+		roles = append(roles, "ros-gateway")
+	}
+	if len(roles) == 0 {
+		return "-"
+	}
+	return strings.Join(roles, ",")
+}
+
+// partitionNote says how the mesh is partitioned, or "".
+func partitionNote(snap ui.Snapshot) string {
+	if !snap.Partitioned {
+		return ""
+	}
+	for _, g := range snap.Groups {
+		if g.Cut {
+			return "  PARTITIONED: " + strings.Join(g.Peers, ", ") + " cut off"
+		}
+	}
+	return fmt.Sprintf("  PARTITIONED: %d views", len(snap.Groups))
 }

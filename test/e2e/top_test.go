@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,8 +52,8 @@ func TestTop(t *testing.T) {
 		t.Fatalf("no row for %s", name)
 		return nil
 	}
-	if f := row("topped"); f[3] == "(no" {
-		t.Errorf("topped did not answer: %v", f)
+	if f := row("topped"); f[1] != "alive" {
+		t.Errorf("topped is not alive: %v", f)
 	}
 	if rate, _ := strconv.ParseFloat(row("demo/echo")[2], 64); rate < 5 {
 		t.Errorf("demo/echo at %v req/s, want the client's load", rate)
@@ -60,4 +62,30 @@ func TestTop(t *testing.T) {
 	if sent, _ := strconv.ParseFloat(f[len(f)-3], 64); sent < 5 {
 		t.Errorf("demo/ticks sent at %v/s, want about 10", sent)
 	}
+}
+
+// TestTopDead runs `pyros-peer top` live while a member is SIGKILLed: the
+// member stays in the picture, marked dead.
+func TestTopDead(t *testing.T) {
+	m := newMesh(t)
+	m.startPeer("stays", "--demo")
+	victim := m.startPeer("victim", "--demo")
+	top, _ := m.spawn("top", exec.Command(peerBin, "top", "--interval", "300ms"))
+	waitFor(t, 20*time.Second, "top showing victim alive", func() bool {
+		return regexp.MustCompile(`(?m)^victim +alive `).MatchString(lastFrame(top.output()))
+	})
+	victim.kill()
+	waitFor(t, 30*time.Second, "top showing victim dead", func() bool {
+		return regexp.MustCompile(`(?m)^victim +dead +- +- +- +failed, its process is gone$`).MatchString(lastFrame(top.output())) &&
+			regexp.MustCompile(`(?m)^stays +alive `).MatchString(lastFrame(top.output()))
+	})
+	t.Logf("top:\n%s", lastFrame(top.output()))
+}
+
+// lastFrame is the last picture of a live top's output.
+func lastFrame(out string) string {
+	if i := strings.LastIndex(out, "\x1b[H\x1b[2J"); i >= 0 {
+		return out[i+len("\x1b[H\x1b[2J"):]
+	}
+	return out
 }
