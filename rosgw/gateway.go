@@ -114,7 +114,7 @@ type Gateway struct {
 	params    *params
 	masterID  string          // the master, as ownership keys name it
 	haveState bool            // the mesh has state servers, as of this round (the run goroutine only)
-	joined    time.Time       // when node joined the master (the run goroutine only, after Start)
+	left      time.Time       // when the gateway last left a restarted master: it does so once per retryAfter at most (the run goroutine only)
 	down      bool            // the master did not answer the last poll, and that was logged (idem)
 	restarted bool            // the gateway left a restarted master and has yet to restore its parameters (idem)
 	ctx       context.Context // ends with Close

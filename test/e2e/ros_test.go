@@ -390,7 +390,7 @@ func TestROSGatewayMetrics(t *testing.T) {
 	if self := c.Observation(); self.Gateway != nil {
 		t.Fatalf("a peer that is no gateway reports one: %+v", self.Gateway)
 	}
-	if out, errs, code := m.cli("top", "--once"); code != 0 || !regexp.MustCompile(`(?m)^gw\s+ros-gateway\s`).MatchString(out) {
+	if out, errs, code := m.cli("top", "--once"); code != 0 || !regexp.MustCompile(`(?m)^gw\s.*\sros-gateway\s`).MatchString(out) {
 		t.Errorf("top does not name gw a ros-gateway: exit %d\n%s%s", code, out, errs)
 	}
 
@@ -466,12 +466,14 @@ func metricValue(fams map[string]*dto.MetricFamily, name string, labels map[stri
 // TestROSMasterRestart kills the ROS master under a running gateway and
 // starts it again on the same port, as fault-tolerance experiments do with
 // roscore: the gateway joins the new master by itself and bridges, both
-// ways, the nodes started again. A gateway started while the master is down
-// fails, unless told to wait for it.
+// ways, the nodes started again, and the new parameter server gets the
+// mesh's parameters back. A gateway started while the master is down fails,
+// unless told to wait for it.
 func TestROSMasterRestart(t *testing.T) {
 	m := newMesh(t)
 	ros := startROSMaster(t, m)
-	gw := m.startPeer("gw", "--ros-master", ros.uri, "--http", "127.0.0.1:0", "--log-level", "info")
+	gw := m.startPeer("gw", "--ros-master", ros.uri, "--http", "127.0.0.1:0", "--log-level", "info",
+		"--data", t.TempDir(), "--bootstrap-expect", "1")
 	mt := metricsRE.FindStringSubmatch(gw.ready)
 	if mt == nil {
 		t.Fatalf("ready line names no metrics URL: %q", gw.ready)
@@ -518,6 +520,17 @@ func TestROSMasterRestart(t *testing.T) {
 		return ok
 	})
 
+	if _, errOut, code := m.cli("state", "put", "ros/robot/mode", `"auto"`); code != 0 {
+		t.Fatalf("state put: %s", errOut)
+	}
+	rosParam := func(name, want string) func() bool {
+		return func() bool {
+			out, err := ros.run(t, 10*time.Second, "/usr/bin/rosparam", "get", name)
+			return err == nil && strings.TrimSpace(out) == want
+		}
+	}
+	waitFor(t, 20*time.Second, "the state key as a ROS parameter", rosParam("/robot/mode", "auto"))
+
 	ros.proc.kill()
 	talker.kill()
 	waitFor(t, 10*time.Second, "the gateway seeing its master down", func() bool { return masterUp() == 0 })
@@ -552,6 +565,14 @@ func TestROSMasterRestart(t *testing.T) {
 	waitFor(t, 30*time.Second, "pyros-peer call of a rospy service of the new master", func() bool {
 		o, _, code := m.cli("call", "ros/robot/reset", `{"data":true}`)
 		return code == 0 && strings.Contains(o, `"message":"reset=True by rospy"`)
+	})
+	waitFor(t, 20*time.Second, "the state key restored as a parameter of the new master", rosParam("/robot/mode", "auto"))
+	if out, err := ros.run(t, 20*time.Second, "/usr/bin/rosparam", "set", "/robot/speed", "7"); err != nil {
+		t.Fatalf("rosparam set: %v\n%s", err, out)
+	}
+	waitFor(t, 20*time.Second, "a parameter of the new master in the shared state", func() bool {
+		out, _, code := m.cli("state", "get", "ros/robot/speed")
+		return code == 0 && out == "7\n"
 	})
 	waitFor(t, 10*time.Second, "the waiting gateway joining the master", func() bool {
 		fams, err := reg.Gather()
