@@ -35,7 +35,8 @@ type Config struct {
 	// Include and Exclude select the ROS names bridged, as path.Match
 	// patterns on the ROS name ("/robot/*"); a name is bridged when it
 	// matches an Include pattern (none: everything) and no Exclude one.
-	// ROS's own names (DefaultExclude) are always excluded.
+	// A leading "**/" matches any depth: "**/get_loggers". ROS's own
+	// names (DefaultExclude) are always excluded.
 	Include, Exclude []string
 	// Node names the gateway's ROS node: pyros_<Node>, default
 	// pyros_<peer name>. Nodes named pyros_* are gateways: what they
@@ -60,7 +61,7 @@ type Config struct {
 // DefaultExclude are ROS names every node has or that belong to one master:
 // logging topics and services, and the master's identity parameters.
 var DefaultExclude = []string{"/rosout", "/rosout_agg", "/run_id", "/rosversion", "/rosdistro", "/roslaunch/*",
-	"*/get_loggers", "*/set_logger_level"}
+	"**/get_loggers", "**/set_logger_level"}
 
 func (c *Config) setDefaults(p *peer.Peer) error {
 	c.Exclude = append(slices.Clone(c.Exclude), DefaultExclude...)
@@ -242,14 +243,28 @@ func (g *Gateway) watchParams() {
 // included reports whether the ROS name is bridged.
 func (g *Gateway) included(name string) bool {
 	match := func(pats []string) bool {
-		for _, p := range pats {
-			if ok, _ := path.Match(p, name); ok {
+		return slices.ContainsFunc(pats, func(p string) bool { return matchName(p, name) })
+	}
+	return (len(g.cfg.Include) == 0 || match(g.cfg.Include)) && !match(g.cfg.Exclude)
+}
+
+// matchName reports whether a ROS name matches a pattern: path.Match,
+// where a leading "**/" also matches any number of leading segments
+// ("**/get_loggers" matches /a/get_loggers and /a/b/get_loggers).
+func matchName(pat, name string) bool {
+	rest, deep := strings.CutPrefix(pat, "**/")
+	if !deep {
+		ok, _ := path.Match(pat, name)
+		return ok
+	}
+	for i := range len(name) {
+		if name[i] == '/' {
+			if ok, _ := path.Match(rest, name[i+1:]); ok {
 				return true
 			}
 		}
-		return false
 	}
-	return (len(g.cfg.Include) == 0 || match(g.cfg.Include)) && !match(g.cfg.Exclude)
+	return false
 }
 
 // meshName maps a ROS name to its mesh name, and back.

@@ -390,7 +390,12 @@ func TestROSGatewayMetrics(t *testing.T) {
 	if self := c.Observation(); self.Gateway != nil {
 		t.Fatalf("a peer that is no gateway reports one: %+v", self.Gateway)
 	}
-	if out, errs, code := m.cli("top", "--once"); code != 0 || !regexp.MustCompile(`(?m)^gw\s.*\sros-gateway\s`).MatchString(out) {
+	for _, svc := range o.Gateway.ServicesImported {
+		if strings.HasSuffix(svc, "/get_loggers") || strings.HasSuffix(svc, "/set_logger_level") {
+			t.Errorf("a node's logger service is bridged: %s", svc)
+		}
+	}
+	if out, errs, code := m.cli("top", "--once"); code != 0 || !regexp.MustCompile(`(?m)^gw +alive +ros-gateway `).MatchString(out) {
 		t.Errorf("top does not name gw a ros-gateway: exit %d\n%s%s", code, out, errs)
 	}
 
