@@ -31,6 +31,7 @@ type peerFlags struct {
 // rosFlags make a long-lived peer a ROS gateway.
 type rosFlags struct {
 	master, prefix, include, exclude string
+	wait                             bool
 }
 
 func (f *peerFlags) registerROS(fs *flag.FlagSet) {
@@ -38,6 +39,7 @@ func (f *peerFlags) registerROS(fs *flag.FlagSet) {
 	fs.StringVar(&f.ros.prefix, "ros-prefix", "ros", "where ROS names live in the mesh: /a/b is the stream ros/a/b")
 	fs.StringVar(&f.ros.include, "ros-include", "", "comma-separated ROS name patterns to bridge (default: all), e.g. /robot/*")
 	fs.StringVar(&f.ros.exclude, "ros-exclude", "", "comma-separated ROS name patterns not to bridge")
+	fs.BoolVar(&f.ros.wait, "ros-wait", false, "start even if the ROS master does not answer yet, and join it when it does\n(default: fail at once, which catches a mistyped URI)")
 }
 
 // registerServer adds the flags that make a long-lived peer a state server.

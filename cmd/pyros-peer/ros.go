@@ -15,12 +15,13 @@ import (
 // nil, receives the gateway's metrics.
 func startGateway(ctx context.Context, p *peer.Peer, f rosFlags, metrics prometheus.Registerer, log *slog.Logger) (*rosgw.Gateway, error) {
 	return rosgw.Start(ctx, p, rosgw.Config{
-		Master:  f.master,
-		Prefix:  f.prefix,
-		Include: splitList(f.include),
-		Exclude: splitList(f.exclude),
-		Metrics: metrics,
-		Logger:  log,
+		Master:        f.master,
+		Prefix:        f.prefix,
+		Include:       splitList(f.include),
+		Exclude:       splitList(f.exclude),
+		WaitForMaster: f.wait,
+		Metrics:       metrics,
+		Logger:        log,
 	})
 }
 

@@ -592,3 +592,23 @@ func TestROSMasterRestart(t *testing.T) {
 	}
 	t.Logf("first 'after' on the mesh %v after the master's restart (rostopic pub started then)", took.Round(time.Millisecond))
 }
+
+// TestROSWait starts a gateway before its master: without --ros-wait it
+// fails at once with a clear error; with it, it waits and bridges once
+// rosmaster is up.
+func TestROSWait(t *testing.T) {
+	m := newMesh(t)
+	port := freePort(t)
+	ros := &rosMaster{uri: fmt.Sprintf("http://127.0.0.1:%d", port), port: port, home: t.TempDir()}
+	_, errs, code := m.cli("run", "--name", "impatient", "--ros-master", ros.uri)
+	if code == 0 || !strings.Contains(errs, "no ROS master at "+ros.uri) {
+		t.Fatalf("a gateway without a master: exit %d, %q", code, errs)
+	}
+	m.startPeer("patient", "--ros-master", ros.uri, "--ros-wait")
+	ros.launch(t, m)
+	ros.tool(m, "rostopic-chatter", "/usr/bin/rostopic", "pub", "-r", "10", "/chatter", "std_msgs/String", "data: late master")
+	out, errOut, code := m.cli("echo", "ros/chatter", "--count", "1", "--timeout", "30s")
+	if code != 0 || !strings.Contains(out, `{"data":"late master"}`) {
+		t.Fatalf("echo ros/chatter: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
