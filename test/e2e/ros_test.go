@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/peer"
 	"github.com/pyros-mesh/pyros/rosgw"
 )
@@ -177,6 +180,142 @@ func TestROSParamsAndState(t *testing.T) {
 		out, _, code := m.cli("state", "get", "ros/robot/speed")
 		return code == 0 && out == "4.5\n"
 	})
+}
+
+// TestROSParamLists: lists and dictionaries cross the gateway. A ROS
+// dictionary's leaves become keys, lists included; a mesh list becomes a
+// ROS list; a mesh map becomes a ROS dictionary whose leaves then take
+// the map key's place, and a map written again at its name replaces them.
+// Each value is copied once: the keys' revisions settle, every key at its
+// first version.
+func TestROSParamLists(t *testing.T) {
+	m := newMesh(t)
+	ros := startROSMaster(t, m)
+	m.startPeer("gw", "--ros-master", ros.uri, "--data", t.TempDir(), "--bootstrap-expect", "1")
+	c := m.peer("observer")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+
+	rosparam := func(args ...string) {
+		t.Helper()
+		if out, err := ros.run(t, 20*time.Second, append([]string{"/usr/bin/rosparam"}, args...)...); err != nil {
+			t.Fatalf("rosparam %v: %v\n%s", args, err, out)
+		}
+	}
+	rosValue := func(name, want string) func() bool {
+		return func() bool {
+			out, err := ros.run(t, 10*time.Second, "/usr/bin/rosparam", "get", name)
+			return err == nil && strings.TrimSpace(out) == want
+		}
+	}
+	statePut := func(key, value string) {
+		t.Helper()
+		if _, errOut, code := m.cli("state", "put", key, value); code != 0 {
+			t.Fatalf("state put %s %s: %s", key, value, errOut)
+		}
+	}
+	// keys reads the keys under ros/: key -> value as JSON, rev, version.
+	type entry struct {
+		value    string
+		rev, ver int64
+	}
+	keys := func() map[string]entry {
+		es, _, err := c.State().List(ctx, "ros/")
+		if err != nil {
+			return nil
+		}
+		out := make(map[string]entry, len(es))
+		for _, e := range es {
+			var v any
+			e.Decode(&v)
+			b, _ := json.Marshal(codec.JSONable(v))
+			out[e.Key] = entry{string(b), e.Rev, e.Version}
+		}
+		return out
+	}
+	has := func(want map[string]string) func() bool {
+		return func() bool {
+			got := keys()
+			if len(got) != len(want) {
+				return false
+			}
+			for k, v := range want {
+				if got[k].value != v {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	// settled waits until the keys under ros/ have not changed for six
+	// polls of the gateway, and checks that each was written once.
+	settled := func(what string) {
+		t.Helper()
+		var last map[string]entry
+		var since time.Time
+		waitFor(t, 30*time.Second, what+": the keys under ros/ settling for 3 s", func() bool {
+			got := keys()
+			if got == nil || !maps.Equal(got, last) {
+				last, since = got, time.Now()
+				return false
+			}
+			return time.Since(since) > 3*time.Second
+		})
+		for k, e := range last {
+			if e.ver != 1 {
+				t.Errorf("%s: %s is at version %d: it was written %d times", what, k, e.ver, e.ver)
+			}
+		}
+	}
+
+	rosparam("set", "/pid", "{kp: 1.5, gains: [1, 2, 3], name: arm}")
+	waitFor(t, 20*time.Second, "the leaves of the ROS dictionary /pid in the shared state", has(map[string]string{
+		"ros/pid/kp": "1.5", "ros/pid/gains": "[1,2,3]", "ros/pid/name": `"arm"`}))
+	if out, _, code := m.cli("state", "get", "ros/pid/gains"); code != 0 || out != "[1,2,3]\n" {
+		t.Fatalf("state get ros/pid/gains: exit %d, %q", code, out)
+	}
+
+	statePut("ros/limits", "[0.5, 2.5]")
+	waitFor(t, 20*time.Second, "the mesh list as a ROS list", rosValue("/limits", "- 0.5\n- 2.5"))
+
+	statePut("ros/cfg", `{"a":1,"b":[true,false]}`)
+	waitFor(t, 20*time.Second, "the mesh map as a ROS dictionary", rosValue("/cfg", "a: 1\nb:\n- true\n- false"))
+	waitFor(t, 20*time.Second, "the map key giving way to the dictionary's leaves", has(map[string]string{
+		"ros/pid/kp": "1.5", "ros/pid/gains": "[1,2,3]", "ros/pid/name": `"arm"`, "ros/limits": "[0.5,2.5]",
+		"ros/cfg/a": "1", "ros/cfg/b": "[true,false]"}))
+	settled("after the map")
+
+	statePut("ros/cfg", `{"c":[{"x":1}]}`)
+	waitFor(t, 20*time.Second, "the new map replacing the ROS dictionary", rosValue("/cfg", "c:\n- x: 1"))
+	waitFor(t, 20*time.Second, "the new map's leaves replacing the old ones", has(map[string]string{
+		"ros/pid/kp": "1.5", "ros/pid/gains": "[1,2,3]", "ros/pid/name": `"arm"`, "ros/limits": "[0.5,2.5]",
+		"ros/cfg/c": `[{"x":1}]`}))
+	settled("after the second map")
+	if out, err := ros.run(t, 10*time.Second, "/usr/bin/rosparam", "list"); err != nil || strings.Contains(out, "/cfg/a") {
+		t.Fatalf("rosparam list after the second map: %v\n%s", err, out)
+	}
+
+	// A client other than rospy sets an integer over 32 bits, which
+	// rosmaster then cannot send: the rest is still mirrored.
+	call := `<?xml version="1.0"?><methodCall><methodName>setParam</methodName><params>` +
+		`<param><value>/other_client</value></param><param><value>/big</value></param>` +
+		`<param><value><i8>5000000000</i8></value></param></params></methodCall>`
+	resp, err := http.Post(ros.uri, "text/xml", strings.NewReader(call))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, err := ros.run(t, 10*time.Second, "/usr/bin/rosparam", "get", "/"); err == nil {
+		t.Fatal("rosmaster sends its tree with an integer over 32 bits: the test no longer checks reading one by one")
+	}
+	rosparam("set", "/after_big", "[4, 5]")
+	waitFor(t, 20*time.Second, "a parameter set next to one rosmaster cannot send", func() bool {
+		e, ok := keys()["ros/after_big"]
+		return ok && e.value == "[4,5]"
+	})
+	if _, ok := keys()["ros/big"]; ok {
+		t.Fatal("ros/big in the shared state")
+	}
 }
 
 // rospyServer is a rospy node providing /robot/reset (std_srvs/SetBool).
