@@ -182,6 +182,25 @@ func (s *State) Delete(ctx context.Context, key string) (bool, error) {
 	return res.OK, err
 }
 
+// CompareAndDelete removes key only if it is at revision rev. Otherwise it
+// fails with ErrConflict, naming the key's revision (0: absent).
+func (s *State) CompareAndDelete(ctx context.Context, key string, rev int64) error {
+	if err := validKey(key); err != nil {
+		return err
+	}
+	if rev <= 0 {
+		return fmt.Errorf("%w: revision %d: a key to delete has a revision of 1 or more", ErrConflict, rev)
+	}
+	res, err := s.apply(ctx, consensus.Command{Op: consensus.OpDelete, Key: key, Cond: true, IfRev: rev})
+	if err != nil {
+		return err
+	}
+	if !res.OK {
+		return conflict(key, res.Cur)
+	}
+	return nil
+}
+
 func (s *State) putCommand(key string, v any, o stateOptions) (consensus.Command, error) {
 	if err := validKey(key); err != nil {
 		return consensus.Command{}, err

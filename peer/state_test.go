@@ -227,3 +227,37 @@ func TestStateWithoutEnoughServersSaysWhy(t *testing.T) {
 		t.Fatalf("error: %v", err)
 	}
 }
+
+// TestStateCompareAndDelete deletes a key only at its revision.
+func TestStateCompareAndDelete(t *testing.T) {
+	peers := startStateMesh(t, 1, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st := peers[1].State()
+	rev, err := st.Put(ctx, "cad/k", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Put(ctx, "cad/k", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CompareAndDelete(ctx, "cad/k", rev); !errors.Is(err, ErrConflict) {
+		t.Fatalf("delete at an old revision: %v, want ErrConflict", err)
+	}
+	e, err := st.Get(ctx, "cad/k")
+	if err != nil {
+		t.Fatalf("the key after a refused delete: %v", err)
+	}
+	if err := st.CompareAndDelete(ctx, "cad/k", e.Rev); err != nil {
+		t.Fatalf("delete at its revision: %v", err)
+	}
+	if _, err := st.Get(ctx, "cad/k"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the key after its delete: %v, want ErrNotFound", err)
+	}
+	if err := st.CompareAndDelete(ctx, "cad/k", e.Rev); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("delete of an absent key: %v", err)
+	}
+	if err := st.CompareAndDelete(ctx, "cad/k", 0); !errors.Is(err, ErrConflict) {
+		t.Fatalf("delete at revision 0: %v", err)
+	}
+}

@@ -39,8 +39,8 @@ import (
 // deletes its ROS parameter unless that is a dictionary (as after the
 // gateway's own deletion of a map key): to delete a dictionary, delete its
 // leaves. So each parameter has one key, and a value written on either
-// side is copied once to the other. A parameter deleted in ROS is left in
-// the mesh.
+// side is copied once to the other. A parameter deleted in ROS is deleted
+// in the mesh, unless its key was written since.
 //
 // Values go to ROS as the parameter server gives them back, so that what
 // comes back is what was sent: integers of 32 bits at most (larger ones
@@ -82,10 +82,13 @@ func (pm *params) fromROS(ctx context.Context) {
 	defer cancel()
 	pm.mu.Lock()
 	defer pm.mu.Unlock()
-	vals, err := pm.read(ctx)
+	vals, whole, err := pm.read(ctx)
 	if err != nil {
 		pm.g.log.Warn("read the ROS parameters", "err", err)
 		return
+	}
+	if whole {
+		pm.dropDeleted(ctx, vals)
 	}
 	for _, name := range slices.Sorted(maps.Keys(vals)) {
 		if !pm.g.included(name) || !pm.changed(name, vals[name], 0) {
@@ -105,37 +108,54 @@ func (pm *params) fromROS(ctx context.Context) {
 	}
 }
 
-// read returns the ROS parameters by name, leaves only. It reads the whole
-// tree at once (getParam of /, as rosparam get / does) and, if that fails,
-// one parameter at a time: a value the master cannot send (rosmaster fails
-// on an integer over 32 bits, which a client other than rospy can set)
-// fails the whole tree but only itself one at a time, and a tree over
-// maxXMLRPCResponse bytes may hold no parameter that large.
-func (pm *params) read(ctx context.Context) (map[string]any, error) {
+// read returns the ROS parameters by name, leaves only, and whether it
+// read them all. It reads the whole tree at once (getParam of /, as
+// rosparam get / does) and, if that fails, one parameter at a time: a
+// value the master cannot send (rosmaster fails on an integer over 32
+// bits, which a client other than rospy can set) fails the whole tree but
+// only itself one at a time, and a tree over maxXMLRPCResponse bytes may
+// hold no parameter that large.
+func (pm *params) read(ctx context.Context) (map[string]any, bool, error) {
 	out := make(map[string]any)
 	tree, err := pm.ps.get(ctx, "/")
 	if root, ok := tree.(map[string]any); err == nil && ok {
 		leaves("", root, out)
-		return out, nil
+		return out, true, nil
 	}
 	var fe *faultError
 	var me *masterError
 	if err != nil && !errors.As(err, &fe) && !errors.As(err, &me) && !errors.Is(err, ErrXMLRPC) {
-		return nil, err // the master does not answer: no use asking again
+		return nil, false, err // the master does not answer: no use asking again
 	}
 	pm.g.log.Debug("the ROS parameter tree is unreadable; reading parameters one by one", "err", err)
 	names, err := pm.ps.names(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	whole := true
 	for _, name := range names {
 		if v, err := pm.ps.get(ctx, name); err == nil {
 			leaves(name, v, out)
 		} else {
+			whole = false
 			pm.g.log.Debug("read a ROS parameter", "param", name, "err", err)
 		}
 	}
-	return out, nil
+	return out, whole, nil
+}
+
+// dropDeleted deletes the mesh keys of the parameters deleted in ROS: those
+// seen before that ROS no longer holds, at, above or below their name. A
+// key written in the mesh since is kept (and goes back into ROS).
+func (pm *params) dropDeleted(ctx context.Context, vals map[string]any) {
+	for _, n := range slices.Sorted(maps.Keys(pm.seen)) {
+		if !pm.g.included(n) || holds(vals, n) {
+			continue
+		}
+		rev := pm.seen[n].rev
+		delete(pm.seen, n)
+		pm.deleteKey(ctx, pm.g.meshName(n), rev)
+	}
 }
 
 // leaves adds the leaves of the value v at name to out: v itself, or each
@@ -189,7 +209,7 @@ func (pm *params) restore(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, paramTimeout)
 	defer cancel()
-	own, err := pm.read(ctx)
+	own, _, err := pm.read(ctx)
 	if err != nil {
 		pm.g.log.Warn("read the ROS parameters", "err", err)
 		return
@@ -214,6 +234,7 @@ func (pm *params) restore(ctx context.Context) {
 			continue
 		}
 		if err := pm.ps.set(ctx, name, v); err != nil {
+			delete(pm.seen, name) // not in ROS: no deletion there to copy
 			pm.g.log.Warn("restore a ROS parameter", "param", name, "err", err)
 		}
 	}
@@ -332,15 +353,13 @@ func (pm *params) prune(ctx context.Context, name string, keep map[string]any) {
 }
 
 // deleteKey deletes the mesh key if it is still at revision rev: a key
-// written since is left for its own change to handle. (Get then Delete is
-// not atomic: a write in between is lost, which takes a writer racing the
-// gateway by a millisecond.)
+// written since is left for its own change to handle.
 func (pm *params) deleteKey(ctx context.Context, key string, rev int64) {
-	cur, err := pm.g.p.State().Get(ctx, key)
-	if err != nil || cur.Rev != rev {
+	if rev <= 0 {
 		return
 	}
-	if _, err := pm.g.p.State().Delete(ctx, key); err != nil {
+	err := pm.g.p.State().CompareAndDelete(ctx, key, rev)
+	if err != nil && !errors.Is(err, peer.ErrConflict) {
 		pm.g.log.Warn("delete a parameter's key", "key", key, "err", err)
 	}
 }

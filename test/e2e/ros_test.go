@@ -154,7 +154,8 @@ func TestMeshTopicToROS(t *testing.T) {
 }
 
 // TestROSParamsAndState: a parameter set in ROS is read with pyros-peer
-// state get, and a state key under ros/ becomes a ROS parameter.
+// state get, a state key under ros/ becomes a ROS parameter, and a
+// parameter deleted in ROS leaves the shared state.
 func TestROSParamsAndState(t *testing.T) {
 	m := newMesh(t)
 	ros := startROSMaster(t, m)
@@ -180,6 +181,16 @@ func TestROSParamsAndState(t *testing.T) {
 		out, _, code := m.cli("state", "get", "ros/robot/speed")
 		return code == 0 && out == "4.5\n"
 	})
+	if out, err := ros.run(t, 20*time.Second, "/usr/bin/rosparam", "delete", "/robot/speed"); err != nil {
+		t.Fatalf("rosparam delete: %v\n%s", err, out)
+	}
+	waitFor(t, 20*time.Second, "the deleted ROS parameter gone from the shared state", func() bool {
+		_, errOut, code := m.cli("state", "get", "ros/robot/speed")
+		return code != 0 && strings.Contains(errOut, "not found")
+	})
+	if out, _, code := m.cli("state", "get", "ros/robot/mode"); code != 0 || out != "\"auto\"\n" {
+		t.Fatalf("ros/robot/mode after another parameter's delete: exit %d %q", code, out)
+	}
 }
 
 // TestROSParamLists: lists and dictionaries cross the gateway. A ROS
