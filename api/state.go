@@ -54,6 +54,16 @@ func (s *Server) put(ctx context.Context, r request) (any, error) {
 }
 
 func (s *Server) del(ctx context.Context, r request) (any, error) {
+	if r.Rev > 0 {
+		err := s.p.State().CompareAndDelete(ctx, r.Key, r.Rev)
+		if errors.Is(err, peer.ErrConflict) {
+			return map[string]any{"deleted": false, "error": err.Error()}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"deleted": true}, nil
+	}
 	ok, err := s.p.State().Delete(ctx, r.Key)
 	if err != nil {
 		return nil, err

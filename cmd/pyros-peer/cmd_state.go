@@ -22,7 +22,7 @@ var stateVerbs = map[string]struct {
 }{
 	"get":   {"KEY [--stale] [--json]", 1, 1, stateGet},
 	"put":   {"KEY JSON", 2, 2, statePut},
-	"del":   {"KEY", 1, 1, stateDel},
+	"del":   {"KEY [--rev REV]  (REV: only if KEY is at that revision)", 1, 1, stateDel},
 	"cas":   {"KEY REV JSON  (REV 0: only if KEY does not exist)", 3, 3, stateCAS},
 	"list":  {"[PREFIX] [--stale]", 0, 1, stateList},
 	"watch": {"[PREFIX] [--from REV] [--count N]", 0, 1, stateWatch},
@@ -30,7 +30,7 @@ var stateVerbs = map[string]struct {
 
 type stateFlags struct {
 	stale, asJSON bool
-	from          int64
+	from, rev     int64
 	count         int
 }
 
@@ -91,6 +91,8 @@ func registerStateFlags(fs *flag.FlagSet, o *stateFlags, verb string) *time.Dura
 	case "get", "list":
 		fs.BoolVar(&o.stale, "stale", false, "read the nearest replica (may lag) instead of a linearizable read")
 		fs.BoolVar(&o.asJSON, "json", false, "print the entry with its revisions, not just the value")
+	case "del":
+		fs.Int64Var(&o.rev, "rev", 0, "delete only if the key is at this revision (default: whatever it holds)")
 	case "watch":
 		fs.Int64Var(&o.from, "from", 0, "start at this revision (default: now)")
 		fs.IntVar(&o.count, "count", 0, "stop after N changes (0: never)")
@@ -123,7 +125,17 @@ func statePut(ctx context.Context, st *peer.State, pos []string, _ stateFlags, o
 	return nil
 }
 
-func stateDel(ctx context.Context, st *peer.State, pos []string, _ stateFlags, out io.Writer) error {
+func stateDel(ctx context.Context, st *peer.State, pos []string, o stateFlags, out io.Writer) error {
+	if o.rev < 0 {
+		return fmt.Errorf("%w: --rev must be a revision number, not %d", errUsage, o.rev)
+	}
+	if o.rev > 0 {
+		if err := st.CompareAndDelete(ctx, pos[0], o.rev); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "deleted")
+		return nil
+	}
 	ok, err := st.Delete(ctx, pos[0])
 	if err != nil {
 		return err

@@ -4,7 +4,8 @@ from . import safepickle
 
 
 class Conflict(Exception):
-    """A compare-and-swap found the key at another revision."""
+    """A compare-and-swap or compare-and-delete found the key at another
+    revision."""
 
 
 class State:
@@ -42,7 +43,17 @@ class State:
         return rep["rev"]
 
     def delete(self, key):
+        """Deletes key; returns whether it existed."""
         return self._node._op("delete", key=key)["deleted"]
+
+    def compare_and_delete(self, key, rev):
+        """Deletes key only if it is at revision rev; raises Conflict
+        otherwise."""
+        if rev <= 0:
+            raise ValueError("rev must be a key's revision, 1 or more")
+        rep = self._node._op("delete", key=key, rev=rev)
+        if not rep["deleted"]:
+            raise Conflict(rep["error"])
 
     def items(self, prefix="", stale=False):
         """Returns [(key, value)] of the keys under prefix, by key."""

@@ -123,6 +123,12 @@ class PythonAndGo(unittest.TestCase):
         self.assertEqual(self.node.state.compare_and_swap("go/limit", rev, 8), rev + 1)
         with self.assertRaises(pyros.Conflict):
             self.node.state.compare_and_swap("go/limit", rev, 9)
+        with self.assertRaises(pyros.Conflict):
+            self.node.state.compare_and_delete("go/limit", rev)
+        self.assertEqual(self.node.state["go/limit"], 8)
+        self.node.state.compare_and_delete("go/limit", rev + 1)
+        self.assertNotIn("go/limit", self.node.state)
+        self.node.state["go/limit"] = 9
         del self.node.state["go/limit"]
         self.assertNotIn("go/limit", self.node.state)
 

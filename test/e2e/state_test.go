@@ -418,7 +418,10 @@ func TestStateEphemeralAndCLI(t *testing.T) {
 		t.Fatalf("stale cas: exit %d, %q", code, errs)
 	}
 	runOK(fmt.Sprintf(`{"created":%d,"key":"cfg/speed","rev":%d,"value":5,"version":2}`, e.Created, e.Rev+1), "list", "cfg/")
-	runOK("deleted", "del", "cfg/speed")
+	if _, errs, code := m.cli("state", "del", "cfg/speed", "--rev", fmt.Sprint(e.Rev)); code != 1 || !strings.Contains(errs, "revision conflict") {
+		t.Fatalf("stale del --rev: exit %d, %q", code, errs)
+	}
+	runOK("deleted", "del", "cfg/speed", "--rev", fmt.Sprint(e.Rev+1))
 	runOK(`{"key":"cfg/speed","rev":`+fmt.Sprint(e.Rev+2)+`,"type":"delete"}`, "watch", "cfg/", "--from", fmt.Sprint(e.Rev+2), "--count", "1")
 	if _, errs, code := m.cli("state", "get", "cfg/speed"); code != 1 || !strings.Contains(errs, "key not found") {
 		t.Fatalf("get of a deleted key: exit %d, %q", code, errs)
