@@ -3,6 +3,7 @@ package ui
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -59,9 +60,11 @@ type Link struct {
 	B string `json:"b"`
 }
 
-// Group is the members that see the same set of live members or, with
-// Cut, the members cut off from the serving peer.
+// Group is the members that see the same set of live members, or that a
+// fault partition puts together, or, with Cut, the members cut off from
+// the serving peer.
 type Group struct {
+	Label string   `json:"label"` // what they have in common, in words
 	Sees  []string `json:"sees"`
 	Peers []string `json:"peers"`
 	Cut   bool     `json:"cut,omitempty"`
@@ -239,35 +242,19 @@ func gateway(m peer.Member) bool {
 	return false
 }
 
-// group sets each answering peer's Group by the set of members it sees,
-// the serving peer's group first, and puts the peers cut off in a last
-// group of their own. The mesh is partitioned when there is more than one
-// group.
+// group sets each peer's Group and returns the groups, the serving
+// peer's first. Answering peers are grouped by the set of members they see
+// or, when all see the same, by the fault partition they apply (peers
+// outside such a partition, like a pyros-peer ui, still relay gossip
+// between its sides, so that gossip alone does not split); the peers cut
+// off from the serving peer come last. The mesh is partitioned when there
+// is more than one group.
 func (r round) group(peers []PeerView) []Group {
-	index := map[string]int{}
-	var groups []Group
-	order := make([]int, 0, len(peers))
-	for i, p := range peers {
-		if p.State == StateAlive {
-			if p.Self {
-				order = append([]int{i}, order...)
-			} else {
-				order = append(order, i)
-			}
-		}
+	groups := r.groupByView(peers)
+	if rule := r.partitionRule(); len(groups) == 1 && rule != nil {
+		groups = r.groupByRule(peers, rule)
 	}
-	for _, i := range order {
-		key := strings.Join(peers[i].Sees, "\x00")
-		g, ok := index[key]
-		if !ok {
-			g = len(groups)
-			index[key] = g
-			groups = append(groups, Group{Sees: slices.Clone(peers[i].Sees), Peers: nil})
-		}
-		groups[g].Peers = append(groups[g].Peers, peers[i].Name)
-		peers[i].Group = g
-	}
-	cut := Group{Cut: true}
+	cut := Group{Cut: true, Label: "cut off from " + r.self}
 	for i, p := range peers {
 		if p.State == StateCutOff {
 			cut.Peers = append(cut.Peers, p.Name)
@@ -279,6 +266,77 @@ func (r round) group(peers []PeerView) []Group {
 	}
 	if groups == nil {
 		groups = []Group{}
+	}
+	return groups
+}
+
+// selfFirst returns the indexes of the alive peers, the serving peer's
+// first.
+func selfFirst(peers []PeerView) []int {
+	order := make([]int, 0, len(peers))
+	for i, p := range peers {
+		if p.State == StateAlive {
+			if p.Self {
+				order = append([]int{i}, order...)
+			} else {
+				order = append(order, i)
+			}
+		}
+	}
+	return order
+}
+
+func (r round) groupByView(peers []PeerView) []Group {
+	index := map[string]int{}
+	var groups []Group
+	for _, i := range selfFirst(peers) {
+		key := strings.Join(peers[i].Sees, "\x00")
+		g, ok := index[key]
+		if !ok {
+			g = len(groups)
+			index[key] = g
+			groups = append(groups, Group{Sees: slices.Clone(peers[i].Sees),
+				Label: fmt.Sprintf("view %d: sees %s", g+1, strings.Join(peers[i].Sees, ", "))})
+		}
+		groups[g].Peers = append(groups[g].Peers, peers[i].Name)
+		peers[i].Group = g
+	}
+	return groups
+}
+
+// partitionRule is the fault partition the answering peers apply: the
+// serving peer's, else the first one's by name; nil if none.
+func (r round) partitionRule() [][]string {
+	if smp, ok := r.obs[r.self]; ok && len(smp.obs.Faults.Partition) > 0 {
+		return smp.obs.Faults.Partition
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.obs)) {
+		if rule := r.obs[name].obs.Faults.Partition; len(rule) > 0 {
+			return rule
+		}
+	}
+	return nil
+}
+
+// groupByRule groups the alive peers by the group of the fault partition
+// that names them, and those it names nowhere together.
+func (r round) groupByRule(peers []PeerView, rule [][]string) []Group {
+	index := map[int]int{} // rule group -> group; -1: outside
+	var groups []Group
+	for _, i := range selfFirst(peers) {
+		rg := slices.IndexFunc(rule, func(g []string) bool { return slices.Contains(g, peers[i].Name) })
+		g, ok := index[rg]
+		if !ok {
+			g = len(groups)
+			index[rg] = g
+			label := "outside the fault partition"
+			if rg >= 0 {
+				label = "fault partition: " + strings.Join(rule[rg], ", ")
+			}
+			groups = append(groups, Group{Sees: slices.Clone(peers[i].Sees), Label: label})
+		}
+		groups[g].Peers = append(groups[g].Peers, peers[i].Name)
+		peers[i].Group = g
 	}
 	return groups
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,5 +210,38 @@ func TestSnapshotGateway(t *testing.T) {
 	}
 	if g := s.Peers[1]; !g.Gateway || g.ROS != "ROS master http://h:11311: topics 2 in, 0 out; services 0 in, 1 out" {
 		t.Errorf("g: %+v", g)
+	}
+}
+
+// TestSnapshotRulePartition: when every member still sees every other (a
+// peer outside the partition relays gossip between its sides), the fault
+// partition the members apply groups them.
+func TestSnapshotRulePartition(t *testing.T) {
+	now := time.Now()
+	rules := fault.Rules{Partition: [][]string{{"a", "b"}, {"c"}}}
+	all := []string{"a", "b", "c", "ui"}
+	o := func(name string, r fault.Rules) sample {
+		return sample{at: now, obs: peer.Observation{Name: name, Sees: all, Faults: r}}
+	}
+	r := round{self: "ui", at: now,
+		members: []peer.Member{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "ui"}},
+		obs:     map[string]sample{"a": o("a", rules), "b": o("b", rules), "c": o("c", rules), "ui": o("ui", fault.Rules{})}}
+	s := r.snapshot(nil)
+	var labels []string
+	for _, g := range s.Groups {
+		labels = append(labels, g.Label+" = "+strings.Join(g.Peers, ","))
+	}
+	want := []string{"outside the fault partition = ui", "fault partition: a, b = a,b", "fault partition: c = c"}
+	if !s.Partitioned || !slices.Equal(labels, want) {
+		t.Fatalf("groups %q, want %q", labels, want)
+	}
+
+	// healed: one group
+	for name, smp := range r.obs {
+		smp.obs.Faults = fault.Rules{}
+		r.obs[name] = smp
+	}
+	if s = r.snapshot(nil); s.Partitioned || len(s.Groups) != 1 {
+		t.Fatalf("after the heal: %+v", s.Groups)
 	}
 }

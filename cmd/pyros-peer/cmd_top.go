@@ -134,5 +134,9 @@ func partitionNote(snap ui.Snapshot) string {
 			return "  PARTITIONED: " + strings.Join(g.Peers, ", ") + " cut off"
 		}
 	}
-	return fmt.Sprintf("  PARTITIONED: %d views", len(snap.Groups))
+	parts := make([]string, len(snap.Groups))
+	for i, g := range snap.Groups {
+		parts[i] = strings.Join(g.Peers, ",")
+	}
+	return "  PARTITIONED: " + strings.Join(parts, " | ")
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -192,6 +193,19 @@ func TestUIPartition(t *testing.T) {
 			` && [...document.querySelectorAll('#map .group text')].some((e) => e.textContent === 'cut off from alice')`, 30*time.Second)
 	t.Logf("the page showed the partition %v after `fault partition` began", time.Since(cutAt).Round(time.Millisecond))
 	b.screenshot("ui-partition.png")
+	// a peer outside the partition still reaches both sides (and relays
+	// their gossip): its map groups the members by their fault partition
+	outside := m.start("outside", exec.Command(peerBin, "ui", "--http", "127.0.0.1:0", "--name", "outside"))
+	ou := uiVerbRE.FindStringSubmatch(outside.ready)
+	if ou == nil {
+		t.Fatalf("ui printed %q", outside.ready)
+	}
+	waitFor(t, 30*time.Second, "the outsider's map grouping by the fault partition", func() bool {
+		groups, err := mapGroups(ou[1])
+		t.Logf("the outsider's groups: %q %v", groups, err)
+		return groups == "outside the fault partition: outside | fault partition: alice, bob: alice,bob | fault partition: carol, dave: carol,dave"
+	})
+	outside.terminate()
 	b.waitJS("carol and dave still cut off once gossip has declared them failed",
 		peerOnMap("carol", "cut off")+` && `+peerOnMap("dave", "cut off")+
 			` && document.querySelector('#map [data-peer="carol"] .sub').textContent.includes('lost since')`+
@@ -212,4 +226,43 @@ func TestUIPartition(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.waitJS("bob alive again", peerOnMap("bob", "alive"), 60*time.Second)
+}
+
+// mapGroups reads one snapshot of the map at url and says its groups, as
+// "label: peers | label: peers".
+func mapGroups(url string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url+"api/events", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var snap struct {
+			Groups []struct {
+				Label string
+				Peers []string
+			}
+		}
+		if err := json.Unmarshal([]byte(data), &snap); err != nil {
+			return "", err
+		}
+		var parts []string
+		for _, g := range snap.Groups {
+			parts = append(parts, g.Label+": "+strings.Join(g.Peers, ","))
+		}
+		return strings.Join(parts, " | "), nil
+	}
+	return "", fmt.Errorf("no snapshot: %v", sc.Err())
 }

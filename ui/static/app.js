@@ -32,14 +32,12 @@ function uptime(s) {
 // ---- the map ----
 
 // clusters puts all peers in one circle, or, in a partition, each group of
-// peers that see the same mesh in its own, and those cut off from this
-// page's peer in another.
+// peers (by what they see, or by the fault partition they apply) in its
+// own, and those cut off from this page's peer in another.
 function clusters(snap) {
   if (!snap.partitioned) return [{ peers: snap.peers, color: COLORS[0] }];
-  const cs = snap.groups.map((g, i) => (g.cut
-    ? { peers: [], color: '#e8464a', label: `cut off from ${snap.self}` }
-    : { peers: [], color: COLORS[i % COLORS.length], label: `view ${i + 1}: sees ${g.sees.join(', ')}` }));
-  const rest = { peers: [], color: '#999', label: 'view unknown: dead or not answering' };
+  const cs = snap.groups.map((g, i) => ({ peers: [], color: g.cut ? '#e8464a' : COLORS[i % COLORS.length], label: g.label }));
+  const rest = { peers: [], color: '#999', label: 'dead or not answering' };
   for (const p of snap.peers) (p.group >= 0 ? cs[p.group] : rest).peers.push(p);
   if (rest.peers.length) cs.push(rest);
   return cs;
@@ -53,10 +51,16 @@ function layout(cs) {
     const cx = cw * (i + 0.5), cy = H / 2 + 10, n = c.peers.length;
     const rx = n <= 1 ? 0 : Math.min(cw / 2 - 100, 90 + 30 * n), ry = n <= 1 ? 0 : Math.min(H / 2 - 130, 90 + 30 * n);
     const a0 = n === 2 && rx >= ry ? Math.PI : -Math.PI / 2;
-    [...c.peers].sort((a, b) => a.name.localeCompare(b.name)).forEach((p, k) => {
-      const a = a0 + (2 * Math.PI * k) / n;
-      pos.set(p.name, [cx + rx * Math.cos(a), cy + ry * Math.sin(a)]);
-    });
+    const sorted = [...c.peers].sort((a, b) => a.name.localeCompare(b.name));
+    if (n > 1 && rx < 60) { // a narrow column: one above the other
+      const step = Math.min(150, (H - 200) / (n - 1));
+      sorted.forEach((p, k) => pos.set(p.name, [cx, cy + step * (k - (n - 1) / 2)]));
+    } else {
+      sorted.forEach((p, k) => {
+        const a = a0 + (2 * Math.PI * k) / n;
+        pos.set(p.name, [cx + rx * Math.cos(a), cy + ry * Math.sin(a)]);
+      });
+    }
     return { x: cw * i + 8, y: 12, w: cw - 16, h: H - 24, c };
   });
   return { pos, boxes };
@@ -258,7 +262,7 @@ function render(snap) {
   const cut = snap.groups.find((g) => g.cut);
   part.hidden = !snap.partitioned;
   part.textContent = cut ? `partitioned: ${cut.peers.join(', ')} cut off from ${snap.self}`
-    : `partitioned: ${snap.groups.length} different views`;
+    : `partitioned: ${snap.groups.map((g) => g.peers.join(',')).join(' | ')}`;
   drawMap(snap);
   keyedList($('#services'), 'service', snap.services, serviceStats, openCall);
   keyedList($('#streams'), 'stream', snap.streams, streamStats, openStream);
