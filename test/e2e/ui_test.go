@@ -190,7 +190,8 @@ func TestUIPartition(t *testing.T) {
 		peerOnMap("alice", "alive")+` && `+peerOnMap("bob", "alive")+` && `+peerOnMap("carol", "cut off")+` && `+peerOnMap("dave", "cut off")+
 			` && !document.querySelector('#partition').hidden`+
 			` && document.querySelector('#partition').textContent.includes('carol, dave cut off from alice')`+
-			` && [...document.querySelectorAll('#map .group text')].some((e) => e.textContent === 'cut off from alice')`, 30*time.Second)
+			` && [...document.querySelectorAll('#map .group text')].some((e) => e.textContent === 'cut off from alice')`+
+			` && document.querySelector('#services li[data-service="demo/echo"] .stats').textContent.includes('carol (cut off)')`, 30*time.Second)
 	t.Logf("the page showed the partition %v after `fault partition` began", time.Since(cutAt).Round(time.Millisecond))
 	b.screenshot("ui-partition.png")
 	// a peer outside the partition still reaches both sides (and relays

@@ -158,9 +158,18 @@ function toggle(li, name, open) {
 
 // serviceStats names the providers, with the rate and mean time of those
 // that served requests.
+// peerStates maps each peer of the last snapshot to its state.
+let peerStates = new Map();
+
+// who names a peer, with its state unless alive.
+function who(name) {
+  const st = peerStates.get(name);
+  return st && st !== 'alive' ? `${name} (${st})` : name;
+}
+
 function serviceStats(s) {
   return s.providers.map((p) => (p.requests
-    ? `${p.peer} (${num(p.rate)}/s, ${ms(p.mean_ms)}${p.errors ? `, ${p.errors} failed` : ''})` : p.peer)).join(', ');
+    ? `${who(p.peer)} (${num(p.rate)}/s, ${ms(p.mean_ms)}${p.errors ? `, ${p.errors} failed` : ''})` : who(p.peer))).join(', ');
 }
 
 function openCall(name, d) {
@@ -192,11 +201,11 @@ function openCall(name, d) {
 }
 
 function streamStats(s) {
-  const who = `${s.publishers.join(', ') || 'no publisher'} → ${s.subscribers.join(', ') || 'no subscriber'}`;
+  const ends = `${s.publishers.map(who).join(', ') || 'no publisher'} → ${s.subscribers.map(who).join(', ') || 'no subscriber'}`;
   let rates = `${num(s.rate)}/s sent, ${num(s.received_rate)}/s received`;
   if (s.dropped) rates += `, ${s.dropped} dropped`;
   if (s.lost) rates += `, ${s.lost} lost`;
-  return `${who} · ${rates}`;
+  return `${ends} · ${rates}`;
 }
 
 function openStream(name, d) {
@@ -264,6 +273,7 @@ function render(snap) {
   part.textContent = cut ? `partitioned: ${cut.peers.join(', ')} cut off from ${snap.self}`
     : `partitioned: ${snap.groups.map((g) => g.peers.join(',')).join(' | ')}`;
   drawMap(snap);
+  peerStates = new Map(snap.peers.map((p) => [p.name, p.state]));
   keyedList($('#services'), 'service', snap.services, serviceStats, openCall);
   keyedList($('#streams'), 'stream', snap.streams, streamStats, openStream);
   document.body.dataset.frames = Number(document.body.dataset.frames || 0) + 1;
