@@ -76,6 +76,10 @@ func (d *demo) run() error {
 	d.say("   done: the mesh found itself, served calls by name, kept its shared state through")
 	d.say("   the loss of its leader, survived losing a peer and picked up a restarted publisher,")
 	d.say("   with no broker and no endpoint configured.")
+	d.say("")
+	d.say("   next: `pyros-peer up -n 5` keeps a mesh running; `pyros-peer ui` draws it live in a browser,")
+	d.say("   `pyros-peer top` in the terminal, and `pyros-peer fault kill p2` or `fault partition p1,p2 / p3,p4,p5`")
+	d.say("   breaks it while you watch (README: \"Seeing the mesh\", \"Fault-tolerance experiments\").")
 	return nil
 }
 
