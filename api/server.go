@@ -134,6 +134,10 @@ var ops = map[string]func(*Server, context.Context, request) (any, error){
 	"cas":       (*Server).cas,
 	"list":      (*Server).list,
 	"whoami":    (*Server).whoami,
+	"members":   (*Server).members,
+	"services":  (*Server).services,
+	"streams":   (*Server).streams,
+	"observe":   (*Server).observe,
 }
 
 func (s *Server) whoami(context.Context, request) (any, error) {

@@ -96,6 +96,24 @@ class Node:
         e = rep["error"]
         raise RemoteError(e.get("code", "failed"), e.get("message", ""), e.get("peer", ""))
 
+    def members(self):
+        """The mesh's members: [{name, addr, role, services, self}]."""
+        return self._op("members")["members"]
+
+    def services(self):
+        """The mesh's services: [{name, providers, type}]."""
+        return self._op("services")["services"]
+
+    def streams(self):
+        """The mesh's streams: [{name, publishers, subscribers, type}]."""
+        return self._op("streams")["streams"]
+
+    def observe(self, member=None, timeout=5.0):
+        """What a member (default: this node's peer) says it sees and does:
+        {name, host, started, role, sees, links, served, streams, faults},
+        as pyros-peer top and the map show it."""
+        return self._op("observe", timeout=timeout, key=member or "")["observation"]
+
     def provide(self, service, fn, type=None):
         """Provides service: fn(arg) answers each call. An exception in fn
         reaches the caller as a remote error with its type, message and

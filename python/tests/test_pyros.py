@@ -64,6 +64,26 @@ class PythonAndGo(unittest.TestCase):
         self.assertEqual(self.node.call("demo/echo", [1, "two", b"3", {"4": 5.5}, None, True]),
                          [1, "two", b"3", {"4": 5.5}, None, True])
 
+    def test_seeing_the_mesh(self):
+        members = self.node.members()
+        me = [m for m in members if m["self"]]
+        self.assertEqual([m["name"] for m in me], ["py-test"])
+        providers = {s["name"]: s["providers"] for s in self.node.services()}
+        self.assertIn("demo/echo", providers)
+        go_peer = providers["demo/echo"][0]
+        self.assertIn(go_peer, [m["name"] for m in members])
+        self.assertIn("demo/ticks", [s["name"] for s in self.node.streams()])
+        self.node.call("demo/echo", "counted")
+        o = wait_for("demo/echo counted by its provider",
+                     lambda: (lambda o: o if o["served"].get("demo/echo", {}).get("requests", 0) >= 1 else None)(
+                         self.node.observe(go_peer)))
+        self.assertEqual(o["name"], go_peer)
+        self.assertIn("py-test", o["sees"])
+        self.assertIsInstance(o["served"]["demo/echo"]["requests"], int)
+        self.assertEqual(self.node.observe()["name"], "py-test")
+        with self.assertRaises(pyros.PyrosError):
+            self.node.observe("nobody-here")
+
     def test_go_errors_raise_in_python(self):
         with self.assertRaises(pyros.RemoteError) as e:
             self.node.call("demo/fail", "it broke")
