@@ -36,6 +36,10 @@ func serveHTTP(addr string, reg *prometheus.Registry, page http.Handler, log *sl
 	if err != nil {
 		return nil, fmt.Errorf("--http: %w", err)
 	}
+	if ip := ln.Addr().(*net.TCPAddr).IP; page != nil && !ip.IsLoopback() {
+		log.Warn("the map is served beyond this host, with no authentication: whoever reaches "+ln.Addr().String()+
+			" can call services and read the shared state as this peer (keep --http on 127.0.0.1, or put it behind something that authenticates)")
+	}
 	mux := http.NewServeMux()
 	if reg != nil {
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
