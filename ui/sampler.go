@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -86,6 +88,7 @@ func (s *Sampler) gather(ctx context.Context) round {
 	r.at = time.Now()
 	r.services, r.streams = s.p.Services(), s.p.Streams()
 	r.gone = s.track.round(r.members, r.obs, r.at)
+	r.last = s.track.lastOf(slices.Collect(maps.Keys(r.errs)))
 	s.probeGone(ctx, r.gone)
 	return r
 }

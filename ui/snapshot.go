@@ -124,8 +124,9 @@ type round struct {
 	self     string
 	at       time.Time
 	members  []peer.Member
-	obs      map[string]sample // members that answered
-	errs     map[string]error  // members that did not
+	obs      map[string]sample           // members that answered
+	errs     map[string]error            // members that did not
+	last     map[string]peer.Observation // what those last answered, if ever
 	services []peer.Service
 	streams  []peer.StreamInfo
 	gone     map[string]departed
@@ -174,6 +175,9 @@ func (r round) peerView(m peer.Member) PeerView {
 		}
 		if r.faultCut(m.Name) {
 			v.State, v.Reason = StateCutOff, "a fault partition separates it from "+r.self
+		}
+		if last, ok := r.last[m.Name]; ok {
+			v.Host, v.Started = last.Host, last.Started
 		}
 		return v
 	}

@@ -107,6 +107,7 @@ func TestSnapshotCutOff(t *testing.T) {
 		obs: map[string]sample{"a": {at: now, obs: peer.Observation{Name: "a", Sees: sees, Faults: rules}},
 			"b": {at: now, obs: peer.Observation{Name: "b", Sees: sees, Faults: rules}}},
 		errs: map[string]error{"c": errors.New("partitioned"), "x": errors.New("timed out")},
+		last: map[string]peer.Observation{"c": {Host: "hc"}},
 		gone: map[string]departed{
 			"d": {reason: "failed", since: now},
 			"e": {reason: "failed", since: now, addr: "e:1", reach: reachOpen},
@@ -132,6 +133,9 @@ func TestSnapshotCutOff(t *testing.T) {
 	}
 	if group["a"] != 0 || group["b"] != 0 || group["c"] != 1 || group["x"] != -1 || group["g"] != -1 {
 		t.Errorf("groups by peer: %v", group)
+	}
+	if s.Peers[2].Name != "c" || s.Peers[2].Host != "hc" {
+		t.Errorf("c, cut off, without the host it last gave: %+v", s.Peers[2])
 	}
 
 	// without a fault rule, a member that only stopped answering is no

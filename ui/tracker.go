@@ -71,3 +71,16 @@ func (t *tracker) round(members []peer.Member, obs map[string]sample, now time.T
 	}
 	return out
 }
+
+// lastOf returns the last Observation of each named member that gave one.
+func (t *tracker) lastOf(names []string) map[string]peer.Observation {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]peer.Observation)
+	for _, n := range names {
+		if o, ok := t.last[n]; ok {
+			out[n] = o
+		}
+	}
+	return out
+}
