@@ -47,5 +47,12 @@ go vet ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
 echo "== benchmarks, once each"
-go test -run '^$' -bench . -benchtime 1x -timeout 10m ./... >/dev/null
+bench_out=$(mktemp)
+if ! go test -run '^$' -bench . -benchtime 1x -timeout 10m ./... >"$bench_out" 2>&1; then
+	grep -v '^ok\|^?\|^goos\|^goarch\|^pkg\|^cpu\|^PASS' "$bench_out" | tail -200
+	rm -f "$bench_out"
+	echo "== a benchmark failed"
+	exit 1
+fi
+rm -f "$bench_out"
 echo "== all tests passed"
