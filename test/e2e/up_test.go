@@ -84,6 +84,7 @@ func TestUpNetns(t *testing.T) {
 	if !strings.HasPrefix(up.ready, "NAME") {
 		t.Fatalf("up printed %q", up.ready)
 	}
+	t.Cleanup(up.terminate) // even after a failure, up deletes its namespaces (SIGKILL would leave them)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	st, err := launcher.Control(ctx, dir, launcher.Request{Op: "status"})
