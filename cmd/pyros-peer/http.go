@@ -37,7 +37,7 @@ func serveHTTP(addr string, reg *prometheus.Registry, page http.Handler, log *sl
 		return nil, fmt.Errorf("--http: %w", err)
 	}
 	if ip := ln.Addr().(*net.TCPAddr).IP; page != nil && !ip.IsLoopback() {
-		log.Warn("the map is served beyond this host, with no authentication: whoever reaches "+ln.Addr().String()+
+		log.Warn("the map is served beyond this host, with no authentication: whoever reaches " + ln.Addr().String() +
 			" can call services and read the shared state as this peer (keep --http on 127.0.0.1, or put it behind something that authenticates)")
 	}
 	mux := http.NewServeMux()

@@ -34,36 +34,7 @@ func TestMetrics(t *testing.T) {
 	if _, errs, code := m.cli("echo", "demo/ticks", "--count", "2", "--timeout", "10s"); code != 0 {
 		t.Fatalf("echo: %s", errs)
 	}
-	resp, err := http.Get(mt[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	value := func(name string, labels map[string]string) (float64, bool) {
-		f := fams[name]
-		if f == nil {
-			return 0, false
-		}
-		for _, m := range f.GetMetric() {
-			if !hasLabels(m, labels) {
-				continue
-			}
-			switch {
-			case m.Counter != nil:
-				return m.Counter.GetValue(), true
-			case m.Gauge != nil:
-				return m.Gauge.GetValue(), true
-			case m.Histogram != nil:
-				return float64(m.Histogram.GetSampleCount()), true
-			}
-		}
-		return 0, false
-	}
+	fams := scrapeMetrics(t, mt[1])
 	for _, c := range []struct {
 		name   string
 		labels map[string]string
@@ -80,12 +51,12 @@ func TestMetrics(t *testing.T) {
 		{"pyros_stream_bytes_total", map[string]string{"stream": "demo/ticks", "side": "publisher"}, 1},
 		{"go_goroutines", nil, 1},
 	} {
-		v, ok := value(c.name, c.labels)
+		v, ok := metricValue(fams, c.name, c.labels)
 		if !ok || v < c.min {
 			t.Errorf("%s%v = %v (present %v), want >= %v", c.name, c.labels, v, ok, c.min)
 		}
 	}
-	if _, ok := value("pyros_links", nil); !ok {
+	if _, ok := metricValue(fams, "pyros_links", nil); !ok {
 		t.Error("pyros_links missing")
 	}
 	t.Logf("%d metric families", len(fams))
@@ -99,4 +70,48 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 		}
 	}
 	return n == len(want)
+}
+
+// scrapeMetrics reads and parses a peer's /metrics.
+func scrapeMetrics(t testing.TB, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse %s: %v", url, err)
+	}
+	return fams
+}
+
+func familyMap(fams []*dto.MetricFamily) map[string]*dto.MetricFamily {
+	out := make(map[string]*dto.MetricFamily, len(fams))
+	for _, f := range fams {
+		out[f.GetName()] = f
+	}
+	return out
+}
+
+// metricValue is the value of the first series of the named gauge or
+// counter with the given labels (a histogram's sample count), and whether
+// there is one.
+func metricValue(fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
+	for _, m := range fams[name].GetMetric() {
+		if !hasLabels(m, labels) {
+			continue
+		}
+		switch {
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount()), true
+		}
+	}
+	return 0, false
 }

@@ -18,8 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/pyros-mesh/pyros/codec"
 	"github.com/pyros-mesh/pyros/peer"
@@ -575,47 +573,6 @@ func TestROSGatewayMetrics(t *testing.T) {
 		}
 	}
 	t.Logf("gateway observed: %+v", *o.Gateway)
-}
-
-// scrapeMetrics reads and parses a peer's /metrics.
-func scrapeMetrics(t testing.TB, url string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse %s: %v", url, err)
-	}
-	return fams
-}
-
-func familyMap(fams []*dto.MetricFamily) map[string]*dto.MetricFamily {
-	out := make(map[string]*dto.MetricFamily, len(fams))
-	for _, f := range fams {
-		out[f.GetName()] = f
-	}
-	return out
-}
-
-// metricValue is the value of the first series of the named gauge or
-// counter with the given labels, and whether there is one.
-func metricValue(fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-	for _, m := range fams[name].GetMetric() {
-		if !hasLabels(m, labels) {
-			continue
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		}
-	}
-	return 0, false
 }
 
 // TestROSMasterRestart kills the ROS master under a running gateway and
