@@ -112,20 +112,16 @@ func (g *Gateway) nodeName() string {
 func (g *Gateway) dropBridges() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for t, im := range g.imports {
-		im.close()
-		delete(g.imports, t)
-	}
-	for t, ex := range g.exports {
-		ex.close()
-		delete(g.exports, t)
-	}
-	for n, im := range g.srvImports {
-		im.close()
-		delete(g.srvImports, n)
-	}
-	for n, ex := range g.srvExports {
-		ex.close()
-		delete(g.srvExports, n)
+	closeAll(g.imports)
+	closeAll(g.exports)
+	closeAll(g.srvImports)
+	closeAll(g.srvExports)
+}
+
+// closeAll closes and forgets every bridge of m.
+func closeAll[B interface{ close() }](m map[string]B) {
+	for name, b := range m {
+		b.close()
+		delete(m, name)
 	}
 }
